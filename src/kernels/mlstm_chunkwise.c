@@ -26,6 +26,7 @@
  * r_t = q_t.dq_t - k_t.dk_t for df runs along over the whole sequence.
  */
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -260,6 +261,7 @@ void sclaw_mlstm_forward_chunkwise(float *h, float *nout, float *mout, float *C,
 {
     SCLAW_ASSERT(BH >= 0 && T >= 0 && dqk > 0 && dv > 0 && L > 0);
     SCLAW_ASSERT((C && n && m) || (!C && !n && !m));
+    SCLAW_ASSERT(dqk <= INT_MAX && dv <= INT_MAX && L <= INT_MAX); /* cblas dims are int */
     SCLAW_ASSERT(work && ((uintptr_t)work & 7) == 0);
     size_t per = cw_floats_one(T, dqk, dv, L);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -428,6 +430,7 @@ void sclaw_mlstm_backward_chunkwise(float *dq, float *dk, float *dv_, float *di,
 {
     SCLAW_ASSERT(BH >= 0 && T >= 0 && dqk > 0 && dv > 0 && L > 0);
     SCLAW_ASSERT(nout && mout && work && ((uintptr_t)work & 7) == 0);
+    SCLAW_ASSERT(dqk <= INT_MAX && dv <= INT_MAX && L <= INT_MAX); /* cblas dims are int */
     size_t per = cw_floats_one(T, dqk, dv, L);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < BH; bh++) {
