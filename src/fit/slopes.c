@@ -42,7 +42,7 @@ int sclaw_fit_slopes(const double *C, const double *loss, const double *ratio_la
         double c[2];
         if (m < 2 || sclaw_fit_polyfit(lx, ly, m, 1, c)) {
             sclaw_clear_error();
-            sclaw_warn("token/param ratio %g: %lld run%s with distinct compute, a line needs 2; "
+            sclaw_warn("token/param ratio %g: %lld run%s, a line needs 2 with distinct compute; "
                        "ratio skipped", RATIOS[g], (long long)m, m == 1 ? "" : "s");
             continue;
         }
