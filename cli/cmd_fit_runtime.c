@@ -173,8 +173,13 @@ static void print_table(const json_t *list)
         fmt_num(e, sizeof e, json_object_get(o, "eps"));
         fmt_num(bp, sizeof bp, json_object_get(o, "eps_bp"));
         snprintf(rr, sizeof rr, "%.3f", json_number_value(json_object_get(o, "rms_rel_err")));
+        /* a negative rate fits the points but is no hardware speed: the form
+         * does not describe the data (e.g. F and M nearly proportional) */
+        int negative = json_number_value(json_object_get(o, "alpha_eff")) < 0 ||
+                       json_number_value(json_object_get(o, "beta")) < 0;
         const char *note = !json_is_true(json_object_get(o, "converged")) ? "not converged"
                          : !json_is_true(json_object_get(o, "identifiable")) ? "not identifiable"
+                         : negative ? "negative rate"
                          : "";
         const char *cells[] = {json_string_value(json_object_get(o, "model_tag")),
                                json_string_value(json_object_get(o, "target")),

@@ -15,6 +15,7 @@
 #include "sclaw_config.h"
 #include "sclaw_fit.h"
 #include "sclaw_io.h"
+#include "sclaw_runtime.h"
 #include "sclaw_status.h"
 #include "sclaw_threads.h"
 

@@ -698,6 +698,14 @@ static void test_cli(void **state)
     free(out);
     free(err);
 
+    /* TTFT F and M are nearly proportional: the sum form goes negative */
+    rc = tu_sclaw(&out, &err, "fit runtime data/paper/inference_xlstm.csv --model-tag xlstm_160m "
+                              "--mode linear_sum_flops_memops");
+    assert_int_equal(rc, 0);
+    assert_true(has(out, "negative rate"));
+    free(out);
+    free(err);
+
     /* a degenerate fit is reported, not hidden */
     rc = tu_sclaw(&out, &err, "fit runtime data/paper/inference_xlstm.csv --target steptime "
                               "--model-tag xlstm_400m --mode linear_memops");
