@@ -38,6 +38,7 @@ TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test check bench study quick clean deps
+.SECONDARY:
 all: $(SCLAW)
 
 $(BUILD)/%.o: %.c

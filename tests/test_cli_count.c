@@ -152,13 +152,6 @@ static void test_count_runs(void **state)
     assert_int_equal(access(nodir, F_OK), -1);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tu_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,5 +160,5 @@ int main(void)
         cmocka_unit_test(test_count_usage_errors),
         cmocka_unit_test(test_count_runs),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, tu_teardown);
 }

@@ -152,13 +152,6 @@ static void test_bad_json(void **state)
     assert_non_null(strstr(sclaw_errmsg(), "/nonexistent/cfg.json"));
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tu_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,5 +161,5 @@ int main(void)
         cmocka_unit_test(test_bad_not_divisible),    cmocka_unit_test(test_bad_model_type),
         cmocka_unit_test(test_bad_wrong_family_key), cmocka_unit_test(test_bad_json),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, tu_teardown);
 }

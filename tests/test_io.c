@@ -192,13 +192,6 @@ static void test_number_formatting(void **state)
     assert_int_equal(sclaw_parse_double(" 2 ", &v), 0);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    tu_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,5 +199,5 @@ int main(void)
         cmocka_unit_test(test_atomic_keeps_old_file), cmocka_unit_test(test_atomic_full_disk),
         cmocka_unit_test(test_json_helpers),          cmocka_unit_test(test_number_formatting),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, tu_teardown);
 }

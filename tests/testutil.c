@@ -89,6 +89,13 @@ void tu_cleanup(void)
     }
 }
 
+int tu_teardown(void **state)
+{
+    (void)state;
+    tu_cleanup();
+    return 0;
+}
+
 void tu_write_file(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "wb");
