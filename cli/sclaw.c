@@ -17,6 +17,7 @@ struct sclaw_cmd {
 /* Alphabetical, one line each. */
 static const struct sclaw_cmd commands[] = {
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
+    {"plan", cmd_plan, "plan an IsoFLOP or token/param study from a compute budget"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
