@@ -62,5 +62,6 @@ int cli_double_list(const char *cmd, const char *flag, const char *s, double **o
 /* Subcommands. */
 int cmd_count(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 #endif

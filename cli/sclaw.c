@@ -18,6 +18,7 @@ struct sclaw_cmd {
 static const struct sclaw_cmd commands[] = {
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
     {"plan", cmd_plan, "plan an IsoFLOP or token/param study from a compute budget"},
+    {"study", cmd_study, "run, resume and collect a planned scaling study"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -84,4 +84,65 @@ int sclaw_plan_load(struct sclaw_plan *p, const char *path);
 json_t *sclaw_plan_to_json(const struct sclaw_plan *p);
 void sclaw_plan_free(struct sclaw_plan *p);
 
+/* ---- running a plan -------------------------------------------------------
+ * A study directory DIR holds plan.json (a copy of the plan), configs/<run>.json,
+ * logs/<run>.log and one run directory DIR/<run>/ per planned run, written by
+ * `sclaw train` (RUNDIR layout: config.json, model.safetensors, log.csv,
+ * result.json). A run is finished exactly when DIR/<run>/result.json parses,
+ * holds a finite val_loss and the planned num_train_steps: result.json is
+ * written atomically as the trainer's last act, so a killed run is never taken
+ * for a finished one. */
+enum sclaw_run_state {
+    SCLAW_RUN_PENDING = 0,  /* no run directory yet */
+    SCLAW_RUN_PARTIAL,      /* started, not finished: resumed from its checkpoint */
+    SCLAW_RUN_FINISHED,     /* result.json complete */
+    SCLAW_RUN_CORRUPT       /* result.json present but unreadable or incomplete */
+};
+
+struct sclaw_run_status {
+    enum sclaw_run_state state;
+    int64_t step;           /* last logged step (partial runs), steps (finished) */
+    double val_loss;        /* finished runs */
+    char problem[256];      /* why a run is corrupt */
+};
+
+/* State of every run of plan p in directory dir; st: [p->nruns]. */
+int sclaw_study_scan(const struct sclaw_plan *p, const char *dir, struct sclaw_run_status *st);
+const char *sclaw_run_state_str(enum sclaw_run_state s);
+
+struct sclaw_study_progress {
+    int64_t runs_total, runs_done, runs_running, runs_failed;
+    double flops_total, flops_done;  /* planned training FLOPs, and of finished + partial work */
+    double seconds;                   /* since the start of this invocation */
+    double flops_per_s;               /* rate of this invocation */
+    const char *event;                /* a one-line event ("run X failed ...") or NULL */
+};
+typedef void (*sclaw_study_progress_fn)(const struct sclaw_study_progress *pr, void *user);
+
+struct sclaw_study_opts {
+    const char *sclaw;       /* path of the sclaw executable that trains (`sclaw train`) */
+    const char *data;        /* token dataset directory (overrides the plan's) */
+    int jobs;                /* runs trained at once (default 1) */
+    int threads;             /* threads in all (default: one per core), split over jobs */
+    int rank, nranks;        /* this process takes runs i with i % nranks == rank */
+    volatile int *stop;      /* set to non-zero (e.g. by a signal) to stop: children get
+                                SIGTERM and the call returns SCLAW_E_INTERRUPTED */
+    sclaw_study_progress_fn progress;
+    void *user;
+};
+
+/* Train every unfinished run of the plan into dir (finished runs are skipped,
+ * partial ones resumed). A failed run does not stop the others; the call then
+ * returns SCLAW_E_NUMERIC naming the failed runs and their logs. */
+int sclaw_study_run(const struct sclaw_plan *p, const char *dir, const struct sclaw_study_opts *o);
+/* This process's share of the runs under Open MPI's mpirun (from
+ * OMPI_COMM_WORLD_RANK/SIZE, or PMI_RANK/PMI_SIZE); rank 0 of 1 otherwise. */
+void sclaw_study_mpi_share(int *rank, int *nranks);
+
+/* Collect the finished runs of a study into a run table in the paper's CSV
+ * schema (data/paper/README.md), readable by every `sclaw fit` command.
+ * Unfinished and corrupt runs are reported through sclaw_warn and skipped;
+ * *n_collected receives the number of rows. */
+int sclaw_study_collect(const char *dir, const char *out_csv, int64_t *n_collected);
+
 #endif
