@@ -137,6 +137,33 @@ struct child {
     int64_t run;
 };
 
+extern char **environ;
+
+static void clear_mpi_env(void)
+{
+    static const char *const prefixes[] = {"OMPI_", "PMIX_", "PMI_"};
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e; e++) {
+            for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++) {
+                if (strncmp(*e, prefixes[k], strlen(prefixes[k])))
+                    continue;
+                char name[256];
+                size_t n = strcspn(*e, "=");
+                if (n >= sizeof name)
+                    continue;
+                memcpy(name, *e, n);
+                name[n] = '\0';
+                unsetenv(name);
+                again = 1; /* environ changed: rescan */
+                break;
+            }
+            if (again)
+                break;
+        }
+    }
+}
+
 /* Start `sclaw train` for run i; its output goes to DIR/logs/<run>.log. */
 static int spawn(const struct sclaw_plan *p, int64_t i, const char *dir, const char *data,
                  const struct sclaw_study_opts *o, int threads, int resume, pid_t *pid)
@@ -174,6 +201,9 @@ static int spawn(const struct sclaw_plan *p, int64_t i, const char *dir, const c
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127);
+        /* under mpirun each rank trains its runs as single processes: the
+         * children must not take themselves for ranks of the MPI job */
+        clear_mpi_env();
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         int devnull = open("/dev/null", O_RDONLY);
