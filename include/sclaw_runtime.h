@@ -147,7 +147,8 @@ double sclaw_rt_predict_ms(int mode, const struct sclaw_rt_params *p, const stru
 /* Huber function of the paper (delta == 0: |x|). */
 double sclaw_rt_huber(double x, double delta);
 
-/* Fit a mode to n points. Inits left NAN come from sclaw_rt_default_init(c).
+/* Fit a mode to n points. Inits left NAN come from sclaw_rt_default_init(c)
+ * (c == NULL: the Llama values).
  * Errors: SCLAW_E_ARG (no points, bad delta, an init that gives a
  * non-positive time in a log mode), SCLAW_E_NUMERIC (non-finite objective).
  * A fit that stops at max_iter or whose parameters are not identifiable is
