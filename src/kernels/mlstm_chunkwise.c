@@ -17,7 +17,9 @@
  * gates summed from the chunk start (double), g = b at the chunk end,
  *   m_intra(t) = max_{j<=t} (b_t - b_j + i_j),   m_inter(t) = b_t + m_k,
  *   Mout_t = max(m_inter, m_intra)  (= the recurrent m_t of §3.1),
- * so every exponential has a non-positive argument.
+ * so every exponential has a non-positive argument. The forward computes the
+ * outputs of chunk k from the state entering it and then folds the chunk into
+ * that state, so it keeps one state per sequence, not NC of them.
  *
  * The backward (§3.4) recomputes the chunk-start states (MK's default; only
  * Nout and Mout are saved), then walks the chunks in reverse: the gradient
