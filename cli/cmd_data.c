@@ -1,7 +1,6 @@
 /* cmd_data.c - `sclaw data prepare|info`: corpora -> token shards with a
  * held-out validation split, and a check of a prepared directory
  * (sclaw_data.h, issue 5). */
-#define _DEFAULT_SOURCE
 #include "cli.h"
 #include "sclaw.h"
 
