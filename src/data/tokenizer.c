@@ -713,7 +713,7 @@ int sclaw_tok_load(struct sclaw_tokenizer *t, const char *dir)
     char *enc_path = join(dir, "encoder.json"), *bpe_path = join(dir, "vocab.bpe");
     char *meta_path = join(dir, "tokenizer.json");
     json_t *enc = NULL, *meta = NULL, *specials = NULL;
-    char *bpe = NULL;
+    char *bpe = NULL, *tmp = NULL;
     size_t bpe_len = 0;
     uint8_t **tokens = NULL, *special = NULL;
     int64_t *lens = NULL, V = 0, nm = 0, mcap = 0;
@@ -797,7 +797,7 @@ int sclaw_tok_load(struct sclaw_tokenizer *t, const char *dir)
     /* vocab.bpe: "#version: 0.2", then "A B" per line */
     if ((st = read_all(bpe_path, &bpe, &bpe_len)))
         goto done;
-    char *line = bpe, *tmp = NULL;
+    char *line = bpe;
     int64_t lineno = 0;
     while (line && *line) {
         char *nl = strchr(line, '\n');
@@ -836,14 +836,12 @@ int sclaw_tok_load(struct sclaw_tokenizer *t, const char *dir)
         if (!ab || special[json_integer_value(ab)]) {
             st = sclaw_fail(SCLAW_E_FORMAT, "%s:%" PRId64 ": merge result '%s' is not a token of "
                             "encoder.json", bpe_path, lineno, tmp);
-            free(tmp);
             goto done;
         }
         if (nm == mcap) {
             mcap = mcap ? 2 * mcap : 1024;
             int32_t *nmg = realloc(merges, (size_t)mcap * 2 * sizeof *nmg);
             if (!nmg) {
-                free(tmp);
                 st = sclaw_fail(SCLAW_E_NOMEM, "out of memory reading '%s'", bpe_path);
                 goto done;
             }
@@ -854,7 +852,6 @@ int sclaw_tok_load(struct sclaw_tokenizer *t, const char *dir)
         nm++;
         line = nl ? nl + 1 : NULL;
     }
-    free(tmp);
     if ((st = sclaw_tok_init(t, V, (const uint8_t *const *)tokens, lens, special, nm, merges)))
         st = sclaw_wrap(st, "tokenizer '%s'", dir);
 done:
@@ -866,6 +863,7 @@ done:
     free(special);
     free(merges);
     free(bpe);
+    free(tmp);
     json_decref(enc);
     json_decref(meta);
     free(enc_path);
