@@ -249,6 +249,14 @@ int sclaw_data_prepare(const char *dir, const struct sclaw_corpus *c, struct scl
         st = sclaw_fail(SCLAW_E_IO, "cannot create directory '%s': %s", dir, strerror(errno));
         goto done;
     }
+    /* meta.json goes last; an older one goes first, so that a run that stops
+     * half-way never leaves a meta.json describing shards it overwrote */
+    char mpath[4096];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", dir);
+    if (unlink(mpath) != 0 && errno != ENOENT) {
+        st = sclaw_fail(SCLAW_E_IO, "cannot replace '%s': %s", mpath, strerror(errno));
+        goto done;
+    }
     for (int s = 0; s < 2; s++) {
         w[s].dir = dir;
         w[s].name = s ? "val" : "train";
@@ -298,10 +306,15 @@ int sclaw_data_prepare(const char *dir, const struct sclaw_corpus *c, struct scl
         st = sclaw_fail(SCLAW_E_NOMEM, "out of memory");
         goto done;
     }
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    if ((st = sclaw_json_write(path, meta)))
+    if ((st = sclaw_json_write(mpath, meta)))
         goto done;
     for (int s = 0; s < 2; s++) {
+        /* shards of an earlier, larger run are no longer part of the set */
+        for (int64_t k = w[s].shards;; k++) {
+            snprintf(path, sizeof path, "%s/%s_%03" PRId64 ".bin", dir, w[s].name, k);
+            if (unlink(path) != 0)
+                break;
+        }
         stats->docs[s] = w[s].docs;
         stats->tokens[s] = w[s].tokens;
         stats->shards[s] = w[s].shards;
