@@ -90,7 +90,7 @@ int main(int argc, char **argv)
         if (sclaw_tok_load(&t, tokdir))
             die("load");
     } else {
-        struct sclaw_bpe_opts o = {V, 1};
+        struct sclaw_bpe_opts o = {.vocab_size = V, .add_eot = 1};
         t0 = now();
         if (sclaw_bpe_train(&t, &c, &o))
             die("train");

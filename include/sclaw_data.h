@@ -139,6 +139,9 @@ uint64_t sclaw_tok_hash(const struct sclaw_tokenizer *t);
 struct sclaw_bpe_opts {
     int64_t vocab_size;  /* target size including the 256 bytes and the separator */
     int add_eot;         /* 1: reserve the last id for "<|endoftext|>" (default in the CLI) */
+    /* optional: called every 64 merges with merges done and wanted */
+    void (*progress)(int64_t done, int64_t total, void *user);
+    void *user;
 };
 /* Train byte-level BPE on the documents of c (chunks never cross documents).
  * Each step merges the most frequent adjacent pair (pair counts are updated

@@ -350,7 +350,7 @@ static void test_prepare(void **state)
     make_story_corpus(fr, 1);
     struct sclaw_corpus c, cr;
     struct sclaw_tokenizer t;
-    struct sclaw_bpe_opts bo = {300, 1};
+    struct sclaw_bpe_opts bo = {.vocab_size = 300, .add_eot = 1};
     assert_int_equal(sclaw_corpus_load(&c, &f, 1, SCLAW_DOCS_PARAGRAPH), SCLAW_OK);
     assert_int_equal(sclaw_corpus_load(&cr, &fr, 1, SCLAW_DOCS_PARAGRAPH), SCLAW_OK);
     assert_int_equal(c.ndocs, 40);
@@ -450,7 +450,7 @@ static void test_prepare(void **state)
     assert_non_null(strstr(sclaw_errmsg(), "at least 2 documents"));
     sclaw_corpus_free(&one);
     struct sclaw_tokenizer noeot;
-    struct sclaw_bpe_opts nb = {280, 0};
+    struct sclaw_bpe_opts nb = {.vocab_size = 280, .add_eot = 0};
     assert_int_equal(sclaw_bpe_train(&noeot, &c, &nb), SCLAW_OK);
     assert_int_equal(sclaw_data_prepare(path_in("prep6"), &c, &noeot, &o3, &st), SCLAW_E_ARG);
     assert_non_null(strstr(sclaw_errmsg(), "<|endoftext|>"));

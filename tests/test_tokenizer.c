@@ -58,7 +58,7 @@ static int setup_kjv(void **state)
 {
     (void)state;
     const char *names[] = {"kjv"};
-    struct sclaw_bpe_opts o = {2048, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = 2048, .add_eot = 1};
     if (sclaw_corpus_load(&kjv, names, 1, SCLAW_DOCS_FILE) ||
         sclaw_bpe_train(&kjv_tok, &kjv, &o)) {
         fprintf(stderr, "setup: %s\n", sclaw_errmsg());
@@ -153,7 +153,7 @@ static void train_bytes(struct sclaw_tokenizer *t, const char *text, int64_t n, 
 {
     int64_t off[2] = {0, n};
     struct sclaw_corpus c = {(char *)text, off[1], 1, off, 2, NULL};
-    struct sclaw_bpe_opts o = {V, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = V, .add_eot = 1};
     assert_int_equal(sclaw_bpe_train(t, &c, &o), SCLAW_OK);
 }
 
@@ -212,7 +212,7 @@ static void test_train_hand(void **state)
     assert_int_equal(t.vocab_size, 259);
     sclaw_tok_free(&t);
     struct sclaw_corpus c = {0};
-    struct sclaw_bpe_opts o = {256, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = 256, .add_eot = 1};
     assert_int_equal(sclaw_bpe_train(&t, &c, &o), SCLAW_E_ARG);
 }
 
@@ -345,7 +345,7 @@ static void test_train_deterministic(void **state)
 {
     (void)state;
     struct sclaw_tokenizer t;
-    struct sclaw_bpe_opts o = {2048, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = 2048, .add_eot = 1};
     /* train again on the same corpus: identical vocabulary */
     assert_int_equal(sclaw_bpe_train(&t, &kjv, &o), SCLAW_OK);
     assert_int_equal(t.vocab_size, 2048);

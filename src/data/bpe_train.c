@@ -414,6 +414,8 @@ int sclaw_bpe_train(struct sclaw_tokenizer *t, const struct sclaw_corpus *c,
         tr.step = tr.nmerges;
         if (apply_merge(&tr, e.pair, (int32_t)id, tr.nmerges) || push_grown(&tr))
             goto nomem_cat;
+        if (o->progress && (tr.nmerges % 64 == 0 || tr.nmerges == target))
+            o->progress(tr.nmerges, target, o->user);
     }
     free(cat);
     /* 4. the tokenizer: bytes, merged tokens, then the separator */
