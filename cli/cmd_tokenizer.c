@@ -93,7 +93,7 @@ static void show_progress(int64_t done, int64_t total, void *user)
 
 /* ---- train ----------------------------------------------------------------- */
 static const struct cli_opt train_opts[] = {
-    {"vocab-size", O_VOCAB, "V", "vocabulary size: 256 bytes + merges + the separator (>= 257)"},
+    {"vocab-size", O_VOCAB, "V", "vocabulary size: 256 bytes + merges + the separator (>= 257; >= 256 with --no-eot)"},
     {"out", 'o', "TOK", "directory to write (encoder.json, vocab.bpe, tokenizer.json)"},
     {"docs", O_DOCS, "MODE", "how files split into documents: file (default), paragraph, eot"},
     {"no-eot", O_NO_EOT, NULL, "do not reserve the '<|endoftext|>' separator token"},
@@ -122,7 +122,7 @@ static int train(int argc, char **argv)
         case 'h': return 0;
         case '?': return 2;
         case O_VOCAB:
-            if (cli_int64(cmd, "vocab-size", arg, 257, &o.vocab_size)) return 2;
+            if (cli_int64(cmd, "vocab-size", arg, 256, &o.vocab_size)) return 2;
             break;
         case 'o': out = arg; break;
         case O_DOCS:
