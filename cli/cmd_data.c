@@ -122,6 +122,7 @@ static int prepare(int argc, char **argv)
     o.tokenizer_path = abs ? abs : tokdir;
     o.progress = show_progress;
     o.user = &pr;
+    pr.t0 = pr.last = now();  /* time the tokenizing, not the loading */
     st = sclaw_data_prepare(out, &corpus, &tok, &o, &s);
     double secs = now() - pr.t0;
     if (!st) {

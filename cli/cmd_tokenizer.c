@@ -148,7 +148,7 @@ static int train(int argc, char **argv)
     if (st)
         return cli_fail(cmd, st);
     double t0 = now();
-    struct progress pr = {t0, 0, 0};
+    struct progress pr = {t0, t0, 0};  /* first line after 0.1 s */
     if (isatty(2) && !cli.quiet) {
         o.progress = show_progress;
         o.user = &pr;
