@@ -612,6 +612,21 @@ static void test_cli(void **state)
     char *a = tu_read_file(text), *b = tu_read_file(back);
     assert_string_equal(a, b);
     free(a), free(b);
+    /* arbitrary bytes (NUL, invalid UTF-8) survive the CLI round trip too */
+    unsigned char bin[3000];
+    uint64_t rng = 9;
+    for (int i = 0; i < 3000; i++)
+        bin[i] = (unsigned char)tu_rand_u64(&rng);
+    FILE *fp = fopen(text, "wb");
+    assert_int_equal(fwrite(bin, 1, sizeof bin, fp), sizeof bin);
+    fclose(fp);
+    assert_int_equal(tu_sclaw(NULL, NULL, "tokenizer encode -t '%s' --in '%s' --out '%s'", tok, text, ids), 0);
+    assert_int_equal(tu_sclaw(NULL, NULL, "tokenizer decode -t '%s' --in '%s' --out '%s'", tok, ids, back), 0);
+    fp = fopen(back, "rb");
+    unsigned char got[3001];
+    assert_int_equal(fread(got, 1, sizeof got, fp), sizeof bin);
+    fclose(fp);
+    assert_memory_equal(got, bin, sizeof bin);
     /* --text and ids as arguments */
     assert_int_equal(tu_sclaw(&out, NULL, "tokenizer encode -t '%s' --text 'the hat'", tok), 0);
     char cmdline[4400];
