@@ -358,16 +358,17 @@ int sclaw_bpe_train(struct sclaw_tokenizer *t, const struct sclaw_corpus *c,
     /* chunks in slot order: deterministic for a given corpus (the hash and the
      * insertion order fix the slots) */
     for (int64_t i = 0; i < chunks.cap; i++) {
-        if (!chunks.hash[i] || chunks.klen[i] < 2)
+        const struct dt_strent *ce = &chunks.e[i];
+        if (!ce->hash || ce->klen < 2)
             continue;  /* single bytes have no pairs */
-        int64_t w = tr.nwords++, n = chunks.klen[i];
-        const uint8_t *s = chunks.keys + chunks.koff[i];
+        int64_t w = tr.nwords++, n = ce->klen;
+        const uint8_t *s = chunks.keys + ce->koff;
         if (!(tr.sym[w] = malloc((size_t)n * sizeof(int32_t))))
             goto nomem;
         for (int64_t k = 0; k < n; k++)
             tr.sym[w][k] = dt_base_id(s[k]);
         tr.nsym[w] = (int32_t)n;
-        tr.wcount[w] = chunks.val[i];
+        tr.wcount[w] = ce->val;
         tr.wstamp[w] = -1;
     }
     dt_strmap_free(&chunks);

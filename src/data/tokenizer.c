@@ -72,15 +72,23 @@ int32_t dt_base_id(uint8_t b)
 /* ---- pre-tokenisation ------------------------------------------------------- */
 enum { C_OTHER = 0, C_LETTER, C_DIGIT, C_SPACE };
 
-static int cls(uint8_t c)
+/* Class of every byte value: letters A-Z a-z and all bytes >= 0x80, digits
+ * 0-9, whitespace \t \n \v \f \r and space, everything else "other". A table
+ * lookup costs less than the comparisons on this hot path. */
+static const uint8_t char_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+static inline int cls(uint8_t c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80)
-        return C_LETTER;
-    if (c >= '0' && c <= '9')
-        return C_DIGIT;
-    if (c == ' ' || (c >= '\t' && c <= '\r'))
-        return C_SPACE;
-    return C_OTHER;
+    return char_class[c];
 }
 
 /* Length of the chunk starting at s[0] (n > 0 bytes left): the first
@@ -492,7 +500,7 @@ static int encode_chunk(const uint8_t *s, int64_t n, void *user)
         if (slot < 0)
             return SCLAW_E_NOMEM;
         if (found) {
-            int64_t v = c->map.val[slot];
+            int64_t v = c->map.e[slot].val;
             int64_t cnt = v & 0xff;
             memcpy(out, c->ids + (v >> 8), (size_t)cnt * sizeof *out);
             e->n += cnt;
