@@ -14,6 +14,7 @@
 #include "sclaw_account.h"
 #include "sclaw_arch.h"
 #include "sclaw_config.h"
+#include "sclaw_data.h"
 #include "sclaw_fit.h"
 #include "sclaw_io.h"
 #include "sclaw_runtime.h"
