@@ -22,7 +22,7 @@
  * Data: points that are not finite, or not > 0 on a log axis, are skipped;
  * a line series breaks at them (a gap, not a jump). Axis ranges are the data
  * range plus a small margin unless set in xlim/ylim (NaN = automatic). Log
- * axes spanning under ~1.5 decades get 1-2-5 style ticks instead of only
+ * axes spanning under 2.5 decades get 1-2-5 style ticks instead of only
  * powers of ten.
  *
  * Text: labels are UTF-8 and may use PLplot's escapes: "#u..#d" superscript,

@@ -309,10 +309,11 @@ static void add_tick(struct axis *a, double pos, int major, const char *label)
     snprintf(t->label, sizeof t->label, "%s", label ? label : "");
 }
 
-/* Linear ticks: steps of 1, 2, 2.5 or 5 times a power of ten, about 5 ticks. */
-static void linear_ticks(struct axis *a, double lo, double hi, int log_values)
+/* Linear ticks: steps of 1, 2, 2.5 or 5 times a power of ten, about
+ * `target` ticks. */
+static void linear_ticks(struct axis *a, double lo, double hi, int target)
 {
-    double raw = (hi - lo) / 5, mag = pow(10, floor(log10(raw))), r = raw / mag;
+    double raw = (hi - lo) / target, mag = pow(10, floor(log10(raw))), r = raw / mag;
     double m = r <= 1 ? 1 : r <= 2 ? 2 : r <= 2.5 ? 2.5 : r <= 5 ? 5 : 10;
     double step = m * mag;
     /* decimals needed to print multiples of step exactly */
@@ -326,7 +327,7 @@ static void linear_ticks(struct axis *a, double lo, double hi, int log_values)
         if (fabs(v) < step * 1e-9)
             v = 0;
         char lab[48];
-        fmt_value(lab, sizeof lab, log_values ? pow(10, v) : v, sci || log_values ? -1 : dec);
+        fmt_value(lab, sizeof lab, v, sci ? -1 : dec);
         add_tick(a, v, 1, lab);
     }
 }
@@ -336,7 +337,7 @@ static void log_ticks(struct axis *a, double lo, double hi)
 {
     double span = hi - lo;
     char lab[48];
-    if (span >= 1.5) {
+    if (span >= 2.5) {
         /* powers of ten, every k-th decade so that at most ~8 are labelled */
         int k = (int)ceil(span / 8);
         for (double e = ceil(lo - 1e-9); e <= floor(hi + 1e-9); e++) {
@@ -353,7 +354,7 @@ static void log_ticks(struct axis *a, double lo, double hi)
                 }
         return;
     }
-    /* under 1.5 decades: the coarsest mantissa set that gives >= 3 ticks */
+    /* under 2.5 decades (two or three powers of ten only): the coarsest mantissa set that gives >= 3 ticks */
     static const int sets[3][10] = {{1, 2, 5, 0}, {1, 2, 3, 4, 5, 6, 8, 0}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 0}};
     for (int s = 0; s < 3; s++) {
         int count = 0;
@@ -374,9 +375,10 @@ static void log_ticks(struct axis *a, double lo, double hi)
             }
         return;
     }
-    /* a very narrow range: evenly spaced values in data units */
+    /* a narrow range: evenly spaced values in data units; a few more than on
+     * a linear axis, since their spacing on the page shrinks towards hi */
     struct axis lin = {0};
-    linear_ticks(&lin, pow(10, lo), pow(10, hi), 0);
+    linear_ticks(&lin, pow(10, lo), pow(10, hi), 7);
     for (int i = 0; i < lin.n; i++)
         if (lin.t[i].pos > 0)
             add_tick(a, log10(lin.t[i].pos), 1, lin.t[i].label);
@@ -416,7 +418,7 @@ static void make_axis(const struct sclaw_plot_panel *p, int yaxis, double ch, st
     if (a->log)
         log_ticks(a, lo, hi);
     else
-        linear_ticks(a, lo, hi, 0);
+        linear_ticks(a, lo, hi, 5);
     for (int i = 0; i < a->n; i++)
         a->label_mm = fmax(a->label_mm, text_mm(a->t[i].label, ch));
 }
