@@ -423,9 +423,11 @@ static void make_axis(const struct sclaw_plot_panel *p, int yaxis, double ch, st
         a->label_mm = fmax(a->label_mm, text_mm(a->t[i].label, ch));
 }
 
-/* Blank every other label (then every third...) until the labels along an
- * axis of length len_mm fit with a gap; y labels are stacked, so only their
- * height matters there. */
+/* Drop tick labels that would overlap. Linear ticks are evenly spaced: keep
+ * every k-th label. Log ticks are not (2, 5, 10, 20 crowd towards each
+ * decade's end): keep labels greedily by roundness - powers of ten first,
+ * then 5x, then 2x, then the rest - wherever one fits between the labels
+ * already kept. Along x a label takes its estimated width, along y one line. */
 static void thin_labels(struct axis *a, double len_mm, double ch, int yaxis)
 {
     int nlab = 0;
@@ -433,13 +435,40 @@ static void thin_labels(struct axis *a, double len_mm, double ch, int yaxis)
         nlab += a->t[i].label[0] != 0;
     if (nlab < 2)
         return;
-    double need = yaxis ? 1.6 * ch : a->label_mm + 1.5 * ch;
-    double have = len_mm / nlab;
-    if (have >= need)
+    if (!a->log) {
+        double need = yaxis ? 1.6 * ch : a->label_mm + 1.5 * ch;
+        double have = len_mm / nlab;
+        if (have >= need)
+            return;
+        int keep = (int)ceil(need / have), j = 0;
+        for (int i = 0; i < a->n; i++)
+            if (a->t[i].label[0] && (j++ % keep) != 0)
+                a->t[i].label[0] = 0;
         return;
-    int keep = (int)ceil(need / have), j = 0;
+    }
+    char keep[MAX_TICKS] = {0};
+    double mm_per_unit = len_mm / (a->hi - a->lo);
+    for (int level = 0; level < 4; level++)
+        for (int i = 0; i < a->n; i++) {
+            if (!a->t[i].label[0])
+                continue;
+            double m = pow(10, a->t[i].pos - floor(a->t[i].pos + 1e-9));
+            int prio = fabs(m - 1) < 1e-6 ? 0 : fabs(m - 5) < 1e-6 ? 1 : fabs(m - 2) < 1e-6 ? 2 : 3;
+            if (prio != level)
+                continue;
+            double wi = yaxis ? 1.3 * ch : text_mm(a->t[i].label, ch);
+            int fits = 1;
+            for (int j = 0; j < a->n && fits; j++) {
+                if (!keep[j])
+                    continue;
+                double wj = yaxis ? 1.3 * ch : text_mm(a->t[j].label, ch);
+                double d = fabs(a->t[i].pos - a->t[j].pos) * mm_per_unit;
+                fits = d >= 0.5 * (wi + wj) + (yaxis ? 0.3 : 1.0) * ch;
+            }
+            keep[i] = (char)fits;
+        }
     for (int i = 0; i < a->n; i++)
-        if (a->t[i].label[0] && (j++ % keep) != 0)
+        if (!keep[i])
             a->t[i].label[0] = 0;
 }
 
@@ -643,9 +672,10 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         if (nleg && p->legend == SCLAW_LEGEND_OUTSIDE_RIGHT) {
             int ncol = p->legend_cols > 0 ? p->legend_cols : 1;
             /* pllegend's width, measured: per column the 3.5 ch sample plus
-             * ~4.3 ch of padding plus the text at scale 0.9; then the 1.2 ch
-             * offset from the axes */
-            right_mm = 1.0 * ch + 1.2 * ch + ncol * (8.0 * ch + 0.9 * lw);
+             * ~4.3 ch of padding plus the text at scale 0.9 (estimated
+             * generously: lowercase names run wider than digits); then the
+             * 1.2 ch offset from the axes */
+            right_mm = 1.0 * ch + 1.2 * ch + ncol * (8.0 * ch + 1.1 * lw);
         }
         double left_mm = 0.6 * ch + L.ay.label_mm + (p->ylabel ? 2.6 * ch : 0.8 * ch);
         double bottom_mm = p->xlabel ? 4.4 * ch : 2.8 * ch;

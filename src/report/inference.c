@@ -268,24 +268,34 @@ static void md_fits(struct rep *c, const struct set *s)
 {
     FILE *md = c->md;
     fprintf(md, "| model | params | TTFT points | alpha_eff [TFLOP/s] | of H100 peak | eps [ms] | "
-                "rel. RMS | step points (B>=8) | beta [GB/s] | eps [ms] | eps_bp [us] | rel. RMS |\n"
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                "rel. RMS | step points (B>=8) | beta [GB/s] | eps [ms] | eps_bp [us] | rel. RMS | "
+                "notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < s->nm; i++) {
         const struct model *m = &s->m[i];
         const struct sclaw_rt_group *g = m->gt ? m->gt : m->gs;
         fprintf(md, "| %s | %.3g |", g->model_tag, m->nparams);
         if (m->ok_t)
-            fprintf(md, " %lld | %.1f | %.1f%% | %.3f | %.3f |%s", (long long)m->ft.n_points,
+            fprintf(md, " %lld | %.1f | %.1f%% | %.3f | %.3f |", (long long)m->ft.n_points,
                     m->ft.p.alpha / 1e12, 100 * m->ft.p.alpha / H100_PEAK, m->ft.p.eps * 1e3,
-                    m->ft.rms_rel, m->ft.converged ? "" : " (not converged)");
+                    m->ft.rms_rel);
         else
             fprintf(md, " — | — | — | — | — |");
         if (m->ok_s)
-            fprintf(md, " %lld | %.1f | %.3f | %.2f | %.3f |%s%s\n", (long long)m->fs.n_points,
-                    m->fs.p.beta / 1e9, m->fs.p.eps * 1e3, m->fs.p.eps_bp * 1e6, m->fs.rms_rel,
-                    m->fs.identifiable ? "" : " not identifiable", m->fs.converged ? "" : " (not converged)");
+            fprintf(md, " %lld | %.1f | %.3f | %.2f | %.3f |", (long long)m->fs.n_points,
+                    m->fs.p.beta / 1e9, m->fs.p.eps * 1e3, m->fs.p.eps_bp * 1e6, m->fs.rms_rel);
         else
-            fprintf(md, " — | — | — | — | — |\n");
+            fprintf(md, " — | — | — | — | — |");
+        const char *notes[4];
+        int nn = 0;
+        if (m->ok_t && !m->ft.converged)
+            notes[nn++] = "TTFT fit not converged";
+        if (m->ok_s && !m->fs.converged)
+            notes[nn++] = "step fit not converged";
+        if (m->ok_s && !m->fs.identifiable)
+            notes[nn++] = "step parameters not identifiable";
+        for (int k = 0; k < nn; k++)
+            fprintf(md, "%s%s", k ? "; " : " ", notes[k]);
+        fprintf(md, " |\n");
     }
     fprintf(md, "\n");
 }
@@ -329,7 +339,8 @@ static int do_set(struct rep *c, const char *const *paths, int n, const char *ta
     if ((st = figure(c, s, 0, name, title)))
         goto done;
     fprintf(c->md, "![TTFT](%s.png)\n\n*TTFT against prefill length; colour = model size; lines: "
-                   "t = F/alpha + eps fitted per model.*\n\n", name);
+                   "t = F/alpha + eps fitted per model; a line stops where a negative fitted eps "
+                   "makes the predicted time <= 0.*\n\n", name);
     snprintf(name, sizeof name, "steptime%s%s", paper ? "" : "_", paper ? "" : tag);
     snprintf(title, sizeof title, "Generation step time, %s: measured (points), log_linear_memops fit (lines)", label);
     if ((st = figure(c, s, 1, name, title)))
