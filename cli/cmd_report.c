@@ -10,25 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_OUT = 'o', O_DATA = 1000, O_QUICK };
+enum { O_OUT = 'o', O_DATA = 1000, O_FULL };
 
 static const struct cli_opt paper_opts[] = {
     {"out", O_OUT, "DIR", "write report.md and the figures here (default out/paper-report)"},
     {"data", O_DATA, "DIR", "the paper's CSVs (default data/paper)"},
-    {"quick", O_QUICK, NULL, "L(N,D) from every 8th start of the paper's grid (about 8x faster)"},
+    {"full-grid", O_FULL, NULL, "L(N,D) from all 8000 starts of the paper's grid (default: every 8th; same fits, 8x faster)"},
     {NULL, 0, NULL, NULL},
 };
 
 static const struct cli_cmd_info paper_info = {
     "report paper",
-    "sclaw report paper [--out DIR] [--data DIR] [--quick] [--json]",
+    "sclaw report paper [--out DIR] [--data DIR] [--full-grid] [--json]",
     "Recomputes the paper's scaling-law results from its run data and writes DIR/report.md with\n"
     "figures (PNG and SVG): the loss/compute Pareto frontiers with the L(N,D) fits (paper Fig. 1),\n"
     "IsoFLOP parabolas for both architectures at the three context lengths, the N*(C) and D*(C)\n"
     "power laws, the token/param-ratio slopes, the compute-optimal table, and a table of every\n"
     "reproduced number next to the paper's value with the relative difference. Prints that\n"
-    "comparison (or JSON with --json). The L(N,D) fits run the paper's full initialisation grid\n"
-    "(8000 starts with gamma free) on all cores unless --quick.",
+    "comparison (or JSON with --json). The L(N,D) fits start from every 8th point of the paper's\n"
+    "initialisation grid (--full-grid: all 8000 with gamma free), on all cores.",
     paper_opts,
 };
 
@@ -141,7 +141,7 @@ static int report_paper(int argc, char **argv)
         case '?': return 2;
         case O_OUT: o.out_dir = arg; break;
         case O_DATA: o.data_dir = arg; break;
-        case O_QUICK: o.quick = 1; break;
+        case O_FULL: o.full_grid = 1; break;
         }
     }
     if (cli_optind() < argc)

@@ -72,7 +72,7 @@ static void test_paper_table_consistent(void **state)
     tu_close(sclaw_paper_value("lnd.xlstm.free.E")->value, exp(0.113342), 5e-5, 0, "E xlstm");
 }
 
-/* The whole paper report from data/paper (--quick grid): every judged number
+/* The whole paper report from data/paper (default grid): every judged number
  * within its tolerance, nothing missing, every listed file written. */
 static void test_report_paper(void **state)
 {
@@ -82,7 +82,6 @@ static void test_report_paper(void **state)
     struct sclaw_report_opts o = {0};
     o.data_dir = tu_path("data/paper");
     o.out_dir = out;
-    o.quick = 1;
     struct sclaw_report_result r;
     assert_int_equal(sclaw_report_paper(&o, &r), SCLAW_OK);
     for (int64_t i = 0; i < r.n_checks; i++) {
@@ -205,7 +204,7 @@ static void test_cli(void **state)
     assert_int_equal(tu_sclaw(NULL, &err, "report paper extra-arg"), 2);
     free(err);
     assert_int_equal(tu_sclaw(&out, NULL, "report paper --help"), 0);
-    assert_non_null(strstr(out, "--quick"));
+    assert_non_null(strstr(out, "--full-grid"));
     free(out);
     assert_int_equal(tu_sclaw(NULL, &err, "report inference --data '%s/none' --out '%s/o1'",
                               tu_tmpdir(), tu_tmpdir()),
