@@ -275,7 +275,7 @@ static int utf8_len(const char *s)
  * ~0.64 em; PLplot's char height is ~0.8 em under cairo). */
 static double text_mm(const char *s, double ch)
 {
-    return utf8_len(s) * 0.72 * ch;
+    return utf8_len(s) * 0.78 * ch;
 }
 
 /* "2.5", "300", "10^19", "3x10^19": a value for a tick label. */
@@ -671,13 +671,13 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         double right_mm = 1.5 * ch;
         if (nleg && p->legend == SCLAW_LEGEND_OUTSIDE_RIGHT) {
             int ncol = p->legend_cols > 0 ? p->legend_cols : 1;
-            /* pllegend's width, measured: per column the 3.5 ch sample plus
-             * ~4.3 ch of padding plus the text at scale 0.9 (estimated
-             * generously: lowercase names run wider than digits); then the
-             * 1.2 ch offset from the axes */
-            right_mm = 1.0 * ch + 1.2 * ch + ncol * (8.0 * ch + 1.1 * lw);
+            /* pllegend's width, measured on labels of 7 to 28 characters:
+             * about 8 ch (sample and padding) + 0.75 of our estimate of the
+             * widest label, +-2 ch with the glyphs; we take a little more,
+             * then the 1.2 ch offset from the axes and 1 ch to the edge */
+            right_mm = 1.0 * ch + 1.2 * ch + ncol * (8.5 * ch + 0.85 * lw);
         }
-        double left_mm = 0.6 * ch + L.ay.label_mm + (p->ylabel ? 2.6 * ch : 0.8 * ch);
+        double left_mm = 0.6 * ch + L.ay.label_mm + (p->ylabel ? 2.9 * ch : 0.8 * ch);
         double bottom_mm = p->xlabel ? 4.4 * ch : 2.8 * ch;
         double top_mm = p->title ? 2.4 * ch : 1.0 * ch;
         double x0 = c * cell_w, y1 = 1.0 - title_mm / ph - r * cell_h;
@@ -714,7 +714,7 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         if (p->xlabel)
             plmtex("b", 3.1, 0.5, 0.5, p->xlabel);
         if (p->ylabel)
-            plmtex("l", 0.6 + L.ay.label_mm / ch + 1.1, 0.5, 0.5, p->ylabel);
+            plmtex("l", 0.6 + L.ay.label_mm / ch + 1.4, 0.5, 0.5, p->ylabel);
         if (nleg)
             draw_legend(p, cols, ch, vw_mm, vh_mm);
     }
