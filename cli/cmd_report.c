@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { O_OUT = 'o', O_DATA = 1000, O_FULL };
 
@@ -49,6 +51,26 @@ static const struct cli_cmd_info infer_info = {
     "timing table in the same schema and gets its own figures and fits. Values <= 0 are missing.",
     infer_opts,
 };
+
+/* Stage progress on stderr (only on a terminal, not with --quiet): one line
+ * per stage with the elapsed time (whole lines, so that library warnings in
+ * between stay readable). Stages are seconds apart, well under 10 Hz. */
+static void progress(int stage, int nstages, const char *what, void *user)
+{
+    struct timespec *t0 = user, now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double el = (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+    fprintf(stderr, "sclaw report: [%d/%d] %s (%.1f s elapsed)\n", stage, nstages, what, el);
+}
+
+static void use_progress(struct sclaw_report_opts *o, struct timespec *t0)
+{
+    if (cli.quiet || !isatty(STDERR_FILENO))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, t0);
+    o->progress = progress;
+    o->progress_user = t0;
+}
 
 static void print_checks(const struct sclaw_report_result *r)
 {
@@ -146,6 +168,8 @@ static int report_paper(int argc, char **argv)
     }
     if (cli_optind() < argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[cli_optind()]);
+    struct timespec t0;
+    use_progress(&o, &t0);
     struct sclaw_report_result r;
     int st = sclaw_report_paper(&o, &r);
     if (st)

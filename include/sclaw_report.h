@@ -57,6 +57,10 @@ struct sclaw_report_opts {
     int threads;               /* OpenMP threads of the L(N,D) fits; 0 = default */
     const char *const *extra;  /* inference report: more timing tables (paths) */
     int64_t n_extra;
+    /* Optional: called at the start of each stage (stage 1..nstages) with a
+     * short description, from the calling thread; NULL = no calls. */
+    void (*progress)(int stage, int nstages, const char *what, void *user);
+    void *progress_user;
 };
 
 struct sclaw_report_result {

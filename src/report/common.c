@@ -21,6 +21,12 @@ void sclaw_report_result_free(struct sclaw_report_result *r)
     memset(r, 0, sizeof *r);
 }
 
+void rep_stage(struct rep *c, int stage, int nstages, const char *what)
+{
+    if (c->o->progress)
+        c->o->progress(stage, nstages, what, c->o->progress_user);
+}
+
 int rep_begin(struct rep *c, const struct sclaw_report_opts *o, struct sclaw_report_result *r)
 {
     memset(c, 0, sizeof *c);

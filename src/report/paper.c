@@ -148,6 +148,9 @@ static int lnd_fits(struct rep *c, struct paper *p)
                 o.inits = grid;
                 o.n_inits = m;
             }
+            char what[64];
+            snprintf(what, sizeof what, "L(N,D) fit, %s, gamma %s", ANAME[a], g ? "= 1" : "free");
+            rep_stage(c, 2 + 2 * a + g, 9, what);
             struct sclaw_lnd_result *res = &p->lnd[a][g];
             const struct sclaw_runs *r = &p->tp[a];
             if (sclaw_fit_lnd(r->N, r->D, r->loss, r->n, &o, res)) {
@@ -787,15 +790,23 @@ int sclaw_report_paper(const struct sclaw_report_opts *o, struct sclaw_report_re
                   "`shared/spec/accounting-and-fits.md`. Section 7 compares every number with the "
                   "paper.\n\n",
             c.data_dir);
-    if ((st = data_set(&c)) || (st = lnd_fits(&c, p)) || (st = iso_fits(&c, p)) ||
-        (st = slope_fits(&c, p, xs, ys, ls, ns)))
+    rep_stage(&c, 1, 9, "data set");
+    if ((st = data_set(&c)) || (st = lnd_fits(&c, p)))
         goto done;
+    rep_stage(&c, 6, 9, "IsoFLOP parabolas and power laws");
+    if ((st = iso_fits(&c, p)))
+        goto done;
+    rep_stage(&c, 7, 9, "token/param slopes");
+    if ((st = slope_fits(&c, p, xs, ys, ls, ns)))
+        goto done;
+    rep_stage(&c, 8, 9, "figures");
     md_lnd(&c, p);
     if ((st = fig_pareto(&c, p)) || (st = fig_isoflop(&c, p)) || (st = fig_powerlaws(&c, p)) ||
         (st = fig_slopes(&c, p, xs, ys, ls, ns)))
         goto done;
     md_iso(&c, p);
     md_slopes(&c, p);
+    rep_stage(&c, 9, 9, "optimal table, comparison, report.md");
     if ((st = optimal(&c, p)))
         goto done;
     fprintf(c.md, "## 6. Pareto frontier (§8)\n\n"

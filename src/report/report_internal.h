@@ -30,6 +30,8 @@ struct rep {
     char pathbuf[4200];
 };
 
+/* Report the start of a stage through opts.progress (if set). */
+void rep_stage(struct rep *c, int stage, int nstages, const char *what);
 /* Check options, create out_dir, open the Markdown stream. */
 int rep_begin(struct rep *c, const struct sclaw_report_opts *o, struct sclaw_report_result *r);
 void rep_end(struct rep *c);
