@@ -64,6 +64,8 @@ int cmd_count(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_fit_runtime(int argc, char **argv); /* `sclaw fit runtime`, a subcommand of `fit` */
 int cmd_optimal(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 #endif

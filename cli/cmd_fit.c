@@ -624,6 +624,7 @@ static const struct {
     {"isoflop", fit_isoflop, "IsoFLOP parabolas per budget and the N*(C) or D*(C) power law"},
     {"lnd", fit_lnd, "parametric loss L(N,D) = E + (A N^-alpha + B D^-beta)^gamma"},
     {"pareto", fit_pareto, "compute/loss Pareto frontier"},
+    {"runtime", cmd_fit_runtime, "runtime models of inference (TTFT, step time) fitted to timings"},
     {"slopes", fit_slopes, "over-training power laws L(C) per token/param ratio"},
 };
 

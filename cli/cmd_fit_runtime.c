@@ -12,7 +12,7 @@
 #define CMD "fit runtime"
 #define MAX_MODES 16
 
-enum { O_TARGET = 1000, O_MODE, O_DELTA, O_TAG, O_MIN_BATCH, O_INIT, O_OUT, O_PRED, O_MAX_ITER };
+enum { O_TARGET = 1000, O_MODE, O_DELTA, O_TAG, O_MIN_BATCH, O_INIT, O_OUT, O_PRED, O_MAX_ITER, O_BOOT };
 
 static const struct cli_opt opts[] = {
     {"target", O_TARGET, "ttft|steptime", "measured time to model (default ttft)"},
@@ -23,6 +23,8 @@ static const struct cli_opt opts[] = {
     {"min-batch", O_MIN_BATCH, "B", "use rows with batchsize >= B (default 1; paper Llama steps: 8)"},
     {"init", O_INIT, "K=V[,K=V]", "initial alpha, beta, eps, eps_bp (default: the paper's)"},
     {"max-iter", O_MAX_ITER, "N", "Levenberg-Marquardt iterations at most (default 2000)"},
+    {"bootstrap-seed", O_BOOT, "S", "fit the rows numpy's default_rng(S) resample picks, as the"
+                                    " paper did with S = 0 (default: the plain rows)"},
     {"out", O_OUT, "FILE.json", "also write the fitted parameters as JSON to FILE"},
     {"predictions", O_PRED, "FILE.csv", "write every point's measured and predicted time to FILE"},
     {NULL, 0, NULL, NULL},
@@ -32,7 +34,7 @@ static const struct cli_cmd_info info = {
     CMD,
     "sclaw fit runtime FILE.csv... [--target ttft|steptime] [--mode MODE[,MODE...]] [--delta D]\n"
     "                         [--model-tag TAG] [--min-batch B] [--init K=V,...] [--out FILE.json]\n"
-    "                         [--predictions FILE.csv] [--json]",
+    "                         [--bootstrap-seed S] [--predictions FILE.csv] [--json]",
     "Fits runtime models of inference to measured timings in the paper's inference-table schema\n"
     "(data/paper/inference_xlstm.csv, inference_llama2.csv), one fit per model_tag. Each row's\n"
     "FLOPs F and memory bytes M come from the exact inference accounting (sclaw count --infer).\n"
@@ -44,8 +46,8 @@ static const struct cli_cmd_info info = {
     "or log_<mode> (fitted in log time). alpha_eff is the attainable FLOP/s, beta bytes/s, eps a\n"
     "constant overhead (s), eps_bp an overhead per sequence of the batch B (s). The objective is\n"
     "the paper's, 0.5*sum(huber(pred_ms - meas_ms)^2), minimised by Levenberg-Marquardt on the\n"
-    "plain data (the paper fitted a bootstrap resample). Rows with prefill 0 or a missing time\n"
-    "(<= 0) are skipped.",
+    "plain data (the paper fitted a bootstrap resample: --bootstrap-seed 0 reproduces it). Rows\n"
+    "with prefill 0 or a missing time (<= 0) are skipped.",
     opts,
 };
 
@@ -57,6 +59,7 @@ struct run_args {
     struct sclaw_rt_read_opts ro;
     struct sclaw_rt_params init;
     int64_t max_iter;
+    int64_t boot_seed;  /* -1: no resample */
 };
 
 static int parse_modes(const char *s, struct run_args *a)
@@ -120,21 +123,23 @@ static int parse_init(const char *s, struct sclaw_rt_params *p)
 }
 
 /* One fit as a JSON object (null for parameters the mode does not have). */
-static json_t *fit_json(const char *path, const struct sclaw_rt_group *g, int target, int mode,
-                        double delta, const struct sclaw_rt_fit *f)
+static json_t *fit_json(const char *path, const struct sclaw_rt_group *g, const struct run_args *a,
+                        int mode, const struct sclaw_rt_fit *f)
 {
     json_t *o = json_object();
     json_object_set_new(o, "file", json_string(path));
     json_object_set_new(o, "model_tag", json_string(g->model_tag));
     json_object_set_new(o, "model_type", json_string(g->config.arch->name));
-    json_object_set_new(o, "target", json_string(sclaw_rt_target_name(target)));
+    json_object_set_new(o, "target", json_string(sclaw_rt_target_name(a->target)));
     json_object_set_new(o, "mode", json_string(sclaw_rt_mode_name(mode)));
     json_object_set_new(o, "alpha_eff", sclaw_json_number(f->p.alpha));
     json_object_set_new(o, "beta", sclaw_json_number(f->p.beta));
     json_object_set_new(o, "eps", sclaw_json_number(f->p.eps));
     json_object_set_new(o, "eps_bp", sclaw_json_number(f->p.eps_bp));
     json_object_set_new(o, "n_points", json_integer(f->n_points));
-    json_object_set_new(o, "huber_delta", sclaw_json_number(delta));
+    json_object_set_new(o, "huber_delta", sclaw_json_number(a->delta));
+    json_object_set_new(o, "bootstrap_seed",
+                        a->boot_seed >= 0 ? json_integer(a->boot_seed) : json_null());
     json_object_set_new(o, "objective", sclaw_json_number(f->objective));
     json_object_set_new(o, "rms_rel_err", sclaw_json_number(f->rms_rel));
     json_object_set_new(o, "iterations", json_integer(f->iterations));
@@ -168,8 +173,13 @@ static void print_table(const json_t *list)
         fmt_num(e, sizeof e, json_object_get(o, "eps"));
         fmt_num(bp, sizeof bp, json_object_get(o, "eps_bp"));
         snprintf(rr, sizeof rr, "%.3f", json_number_value(json_object_get(o, "rms_rel_err")));
+        /* a negative rate fits the points but is no hardware speed: the form
+         * does not describe the data (e.g. F and M nearly proportional) */
+        int negative = json_number_value(json_object_get(o, "alpha_eff")) < 0 ||
+                       json_number_value(json_object_get(o, "beta")) < 0;
         const char *note = !json_is_true(json_object_get(o, "converged")) ? "not converged"
                          : !json_is_true(json_object_get(o, "identifiable")) ? "not identifiable"
+                         : negative ? "negative rate"
                          : "";
         const char *cells[] = {json_string_value(json_object_get(o, "model_tag")),
                                json_string_value(json_object_get(o, "target")),
@@ -212,11 +222,18 @@ static int fit_file(const char *path, const struct run_args *a, json_t *list, st
         return st;
     for (int64_t gi = 0; gi < d.ngroups && !st; gi++) {
         const struct sclaw_rt_group *g = &d.groups[gi];
+        struct sclaw_rt_point *fit_pts = g->pts, *boot = NULL;
+        /* the paper's resample (spec §10.9); predictions stay on the plain rows */
+        if (a->boot_seed >= 0) {
+            if ((st = sclaw_rt_bootstrap(g->pts, g->n, (uint64_t)a->boot_seed, &boot)))
+                break;
+            fit_pts = boot;
+        }
         for (int k = 0; k < a->nmodes && !st; k++) {
             struct sclaw_rt_fit_opts fo = {a->delta, a->init, a->max_iter, 0};
             struct sclaw_rt_fit f;
             int mode = a->modes[k];
-            if ((st = sclaw_rt_fit(g->pts, g->n, &g->config, a->target, mode, &fo, &f))) {
+            if ((st = sclaw_rt_fit(fit_pts, g->n, &g->config, a->target, mode, &fo, &f))) {
                 st = sclaw_wrap(st, "%s: %s %s", path, g->model_tag, sclaw_rt_target_name(a->target));
                 break;
             }
@@ -226,13 +243,14 @@ static int fit_file(const char *path, const struct run_args *a, json_t *list, st
                            sclaw_rt_mode_name(mode), (long long)f.iterations);
             else if (!f.identifiable)
                 sclaw_warn("%s: %s %s %s: the data do not determine every parameter (collinear"
-                           " terms or an inactive roofline branch); this is one of many equally"
-                           " good fits", path, g->model_tag, sclaw_rt_target_name(a->target),
+                           " terms, an inactive roofline branch or too few points); this is"
+                           " one of many equally good fits", path, g->model_tag, sclaw_rt_target_name(a->target),
                            sclaw_rt_mode_name(mode));
-            json_array_append_new(list, fit_json(path, g, a->target, mode, a->delta, &f));
+            json_array_append_new(list, fit_json(path, g, a, mode, &f));
             if (pred)
                 st = add_predictions(pred, g, a->target, mode, &f);
         }
+        free(boot);
     }
     sclaw_rt_data_free(&d);
     return st;
@@ -241,7 +259,7 @@ static int fit_file(const char *path, const struct run_args *a, json_t *list, st
 int cmd_fit_runtime(int argc, char **argv)
 {
     struct run_args a = {.target = SCLAW_RT_TTFT, .delta = NAN, .ro = {1, NULL},
-                         .init = {NAN, NAN, NAN, NAN}};
+                         .init = {NAN, NAN, NAN, NAN}, .boot_seed = -1};
     const char *arg, *out = NULL, *pred_path = NULL, *mode_arg = NULL;
     int c, first, rc = 0, st;
     while ((c = cli_next(argc, argv, &info, &arg))) {
@@ -269,6 +287,9 @@ int cmd_fit_runtime(int argc, char **argv)
             break;
         case O_MAX_ITER:
             if (cli_int64(CMD, "max-iter", arg, 1, &a.max_iter)) return 2;
+            break;
+        case O_BOOT:
+            if (cli_int64(CMD, "bootstrap-seed", arg, 0, &a.boot_seed)) return 2;
             break;
         case O_OUT: out = arg; break;
         case O_PRED: pred_path = arg; break;

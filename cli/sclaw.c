@@ -19,7 +19,9 @@ static const struct sclaw_cmd commands[] = {
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
     {"fit", cmd_fit, "fit L(N,D), IsoFLOP power laws, slopes and Pareto frontiers to run results"},
     {"optimal", cmd_optimal, "compute-optimal budget and tokens per model size from IsoFLOP laws"},
+    {"plan", cmd_plan, "plan an IsoFLOP or token/param study from a compute budget"},
     {"report", cmd_report, "Markdown reports with figures: the paper's results recomputed, inference times"},
+    {"study", cmd_study, "run, resume and collect a planned scaling study"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -32,7 +32,8 @@
  * are skipped, as the paper does.
  *
  * Deliberate differences from the repository (spec §10.9, §10.13):
- *   - fits use the plain data, not a bootstrap resample with seed 0;
+ * *   - fits use the plain data by default; sclaw_rt_bootstrap gives the
+ *     repo's resample (seed 0) for reproducing the paper's numbers;
  *   - Llama step FLOPs are per generated token (total over T_gen=100 / 100),
  *     like the step bytes; the repo mixes totals and per-token values, which
  *     only matters for modes that use F on step times (the paper fits bytes);
@@ -146,7 +147,8 @@ double sclaw_rt_predict_ms(int mode, const struct sclaw_rt_params *p, const stru
 /* Huber function of the paper (delta == 0: |x|). */
 double sclaw_rt_huber(double x, double delta);
 
-/* Fit a mode to n points. Inits left NAN come from sclaw_rt_default_init(c).
+/* Fit a mode to n points. Inits left NAN come from sclaw_rt_default_init(c)
+ * (c == NULL: the Llama values).
  * Errors: SCLAW_E_ARG (no points, bad delta, an init that gives a
  * non-positive time in a log mode), SCLAW_E_NUMERIC (non-finite objective).
  * A fit that stops at max_iter or whose parameters are not identifiable is
@@ -154,5 +156,15 @@ double sclaw_rt_huber(double x, double delta);
 int sclaw_rt_fit(const struct sclaw_rt_point *pts, int64_t n, const struct sclaw_config *c,
                  enum sclaw_rt_target target, int mode, const struct sclaw_rt_fit_opts *o,
                  struct sclaw_rt_fit *out);
+
+/* ---- the paper's bootstrap resample (quirk §10.9) -------------------------
+ * The repo fits the rows that pandas' df.sample(n, replace=True,
+ * random_state=numpy.random.default_rng(seed)) draws (seed 0 by default);
+ * these reproduce numpy's PCG64/SeedSequence stream bit for bit. */
+/* idx: (n) the row positions drawn, each in [0, n). */
+int sclaw_rt_bootstrap_indices(int64_t n, uint64_t seed, int64_t *idx);
+/* A resampled copy of pts (n points, in the drawn order); *out is malloc'ed. */
+int sclaw_rt_bootstrap(const struct sclaw_rt_point *pts, int64_t n, uint64_t seed,
+                       struct sclaw_rt_point **out);
 
 #endif
