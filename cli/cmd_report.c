@@ -3,6 +3,7 @@
  * paper's numbers (accounting-and-fits.md §3.5, §4-§9; library in
  * sclaw_report.h). */
 #include "cli.h"
+#include "progress.h"
 #include "sclaw.h"
 #include "sclaw_report.h"
 
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 enum { O_OUT = 'o', O_DATA = 1000, O_FULL };
 
@@ -52,24 +52,40 @@ static const struct cli_cmd_info infer_info = {
     infer_opts,
 };
 
-/* Stage progress on stderr (only on a terminal, not with --quiet): one line
- * per stage with the elapsed time (whole lines, so that library warnings in
- * between stay readable). Stages are seconds apart, well under 10 Hz. */
+/* Stage progress: the shared progress line (progress.h: terminal only, not
+ * with --quiet, at most 10 Hz) with the elapsed time; library warnings go
+ * through it as events so that they do not tear the line. */
+struct report_progress {
+    struct cli_progress line;
+    struct timespec t0;
+};
+static struct report_progress prog;
+
 static void progress(int stage, int nstages, const char *what, void *user)
 {
-    struct timespec *t0 = user, now;
+    struct report_progress *rp = user;
+    struct timespec now;
+    char el[32];
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double el = (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
-    fprintf(stderr, "sclaw report: [%d/%d] %s (%.1f s elapsed)\n", stage, nstages, what, el);
+    cli_fmt_duration(el, sizeof el, (double)(now.tv_sec - rp->t0.tv_sec) +
+                                        1e-9 * (double)(now.tv_nsec - rp->t0.tv_nsec));
+    cli_progress_line(&rp->line, "sclaw report: [%d/%d] %s, %s elapsed", stage, nstages, what, el);
 }
 
-static void use_progress(struct sclaw_report_opts *o, struct timespec *t0)
+static void warn_event(const char *msg, void *user)
 {
-    if (cli.quiet || !isatty(STDERR_FILENO))
-        return;
-    clock_gettime(CLOCK_MONOTONIC, t0);
-    o->progress = progress;
-    o->progress_user = t0;
+    cli_progress_event(user, "sclaw: warning: %s", msg);
+}
+
+static void use_progress(struct sclaw_report_opts *o)
+{
+    cli_progress_init(&prog.line);
+    clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+    sclaw_set_warn_handler(warn_event, &prog.line);
+    if (prog.line.enabled) {
+        o->progress = progress;
+        o->progress_user = &prog;
+    }
 }
 
 static void print_checks(const struct sclaw_report_result *r)
@@ -168,10 +184,10 @@ static int report_paper(int argc, char **argv)
     }
     if (cli_optind() < argc)
         return cli_usage(cmd, "unexpected argument '%s'", argv[cli_optind()]);
-    struct timespec t0;
-    use_progress(&o, &t0);
+    use_progress(&o);
     struct sclaw_report_result r;
     int st = sclaw_report_paper(&o, &r);
+    cli_progress_done(&prog.line);
     if (st)
         return cli_fail(cmd, st);
     return finish(cmd, &r, o.out_dir);
