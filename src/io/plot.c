@@ -4,10 +4,10 @@
  * twice (pngcairo, svgcairo) into temporary files from the atomic writer,
  * checks both are complete and renames them onto the targets.
  *
- * We draw the axes ourselves (frame, ticks, tick labels, grid) instead of
- * using plbox: plbox labels log axes only at powers of ten, which leaves a
- * loss axis spanning 2.4..3.4 without a single label, and its label format
- * cannot be chosen per axis.
+ * We draw the axes ourselves (frame, ticks, tick labels and grid; ticks and
+ * labels come from plot_axis.c) instead of using plbox: plbox labels log axes
+ * only at powers of ten, which leaves a loss axis spanning 2.4..3.4 without a
+ * single label, and its label format cannot be chosen per axis.
  *
  * PLplot pitfalls handled here:
  *  - plexit() calls exit() after the handler returns, so the handler installed
@@ -24,6 +24,7 @@
 #include "sclaw_plot.h"
 #include "sclaw_io.h"
 #include "sclaw_status.h"
+#include "plot_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,7 +37,6 @@
 #include <unistd.h>
 
 #define MAX_DIM 8            /* panels per row / column */
-#define MAX_TICKS 160
 #define MM_PER_PX (25.4 / 72.0)  /* cairo drivers: 72 device units per inch */
 #define CHAR_MM 3.6          /* text height (mm of a 72-dpi page), ~10 px */
 
@@ -205,274 +205,6 @@ uint32_t sclaw_plot_ramp(double t)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Axis ranges and ticks                                                     */
-/* ------------------------------------------------------------------------ */
-
-struct tick {
-    double pos;       /* in plot coordinates (log10 of the value on log axes) */
-    int major;
-    char label[48];
-};
-
-struct axis {
-    int log;
-    double lo, hi;    /* plot coordinates */
-    struct tick t[MAX_TICKS];
-    int n;
-    double label_mm;  /* widest tick label, estimated */
-};
-
-static int usable(double v, int log)
-{
-    return isfinite(v) && (!log || v > 0);
-}
-
-/* Plot coordinate of a data value. */
-static double coord(double v, int log)
-{
-    return log ? log10(v) : v;
-}
-
-/* Data range of one axis over all series of a panel, in plot coordinates. */
-static void data_range(const struct sclaw_plot_panel *p, int yaxis, double *lo, double *hi)
-{
-    int xlog = !!(p->flags & SCLAW_PLOT_XLOG), ylog = !!(p->flags & SCLAW_PLOT_YLOG);
-    *lo = INFINITY;
-    *hi = -INFINITY;
-    for (int64_t s = 0; s < p->nseries; s++) {
-        const struct sclaw_plot_series *se = &p->series[s];
-        for (int64_t i = 0; i < se->n; i++) {
-            /* only points that are drawn count: both coordinates usable */
-            if (!usable(se->x[i], xlog) || !usable(se->y[i], ylog))
-                continue;
-            double v = yaxis ? coord(se->y[i], ylog) : coord(se->x[i], xlog);
-            /* respect a fixed range on the other axis only loosely: no filter */
-            if (v < *lo)
-                *lo = v;
-            if (v > *hi)
-                *hi = v;
-        }
-    }
-}
-
-static int utf8_len(const char *s)
-{
-    int n = 0;
-    for (; *s; s++) {
-        if (*s == '#' && s[1]) { /* PLplot escape: "#u", "#d" take no room, "##" one */
-            s++;
-            if (*s == '#')
-                n++;
-            continue;
-        }
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    }
-    return n;
-}
-
-/* Estimated width in mm of a text at char height ch (DejaVu Sans digits are
- * ~0.64 em; PLplot's char height is ~0.8 em under cairo). */
-static double text_mm(const char *s, double ch)
-{
-    return utf8_len(s) * 0.78 * ch;
-}
-
-/* "2.5", "300", "10^19", "3x10^19": a value for a tick label. */
-static void fmt_value(char *buf, size_t n, double v, int decimals)
-{
-    double a = fabs(v);
-    if (v == 0 || (a >= 1e-3 && a < 1e5)) {
-        if (decimals >= 0)
-            snprintf(buf, n, "%.*f", decimals, v);
-        else
-            snprintf(buf, n, "%.6g", v);
-        return;
-    }
-    int e = (int)floor(log10(a) + 1e-9);
-    double m = v / pow(10, e);
-    if (fabs(m - 1) < 1e-9)
-        snprintf(buf, n, "10#u%d#d", e);
-    else if (fabs(m + 1) < 1e-9)
-        snprintf(buf, n, "-10#u%d#d", e);
-    else
-        snprintf(buf, n, "%.3g×10#u%d#d", m, e);
-}
-
-static void add_tick(struct axis *a, double pos, int major, const char *label)
-{
-    if (a->n >= MAX_TICKS)
-        return;
-    struct tick *t = &a->t[a->n++];
-    t->pos = pos;
-    t->major = major;
-    snprintf(t->label, sizeof t->label, "%s", label ? label : "");
-}
-
-/* Linear ticks: steps of 1, 2, 2.5 or 5 times a power of ten, about
- * `target` ticks. */
-static void linear_ticks(struct axis *a, double lo, double hi, int target)
-{
-    double raw = (hi - lo) / target, mag = pow(10, floor(log10(raw))), r = raw / mag;
-    double m = r <= 1 ? 1 : r <= 2 ? 2 : r <= 2.5 ? 2.5 : r <= 5 ? 5 : 10;
-    double step = m * mag;
-    /* decimals needed to print multiples of step exactly */
-    int dec = 0;
-    while (dec < 12 && fabs(step * pow(10, dec) - round(step * pow(10, dec))) > 1e-6)
-        dec++;
-    double big = fmax(fabs(lo), fabs(hi));
-    int sci = big >= 1e5 || big < 1e-3;
-    for (double k = ceil(lo / step - 1e-9); k <= floor(hi / step + 1e-9); k++) {
-        double v = k * step;
-        if (fabs(v) < step * 1e-9)
-            v = 0;
-        char lab[48];
-        fmt_value(lab, sizeof lab, v, sci ? -1 : dec);
-        add_tick(a, v, 1, lab);
-    }
-}
-
-/* Log ticks over plot coordinates [lo, hi] = log10 of the data range. */
-static void log_ticks(struct axis *a, double lo, double hi)
-{
-    double span = hi - lo;
-    char lab[48];
-    if (span >= 2.5) {
-        /* powers of ten, every k-th decade so that at most ~8 are labelled */
-        int k = (int)ceil(span / 8);
-        for (double e = ceil(lo - 1e-9); e <= floor(hi + 1e-9); e++) {
-            int major = ((long)e % k) == 0;
-            fmt_value(lab, sizeof lab, pow(10, e), -1);
-            add_tick(a, e, major, major ? lab : NULL);
-        }
-        if (k == 1) /* minor ticks at 2..9 x 10^e */
-            for (double e = floor(lo) - 1; e <= ceil(hi); e++)
-                for (int m = 2; m <= 9; m++) {
-                    double p = e + log10(m);
-                    if (p >= lo - 1e-9 && p <= hi + 1e-9)
-                        add_tick(a, p, 0, NULL);
-                }
-        return;
-    }
-    /* under 2.5 decades (two or three powers of ten only): the coarsest mantissa set that gives >= 3 ticks */
-    static const int sets[3][10] = {{1, 2, 5, 0}, {1, 2, 3, 4, 5, 6, 8, 0}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 0}};
-    for (int s = 0; s < 3; s++) {
-        int count = 0;
-        for (double e = floor(lo) - 1; e <= ceil(hi); e++)
-            for (int j = 0; sets[s][j]; j++) {
-                double p = e + log10(sets[s][j]);
-                count += p >= lo - 1e-9 && p <= hi + 1e-9;
-            }
-        if (count < 3)
-            continue;
-        for (double e = floor(lo) - 1; e <= ceil(hi); e++)
-            for (int j = 0; sets[s][j]; j++) {
-                double p = e + log10(sets[s][j]);
-                if (p >= lo - 1e-9 && p <= hi + 1e-9) {
-                    fmt_value(lab, sizeof lab, sets[s][j] * pow(10, e), -1);
-                    add_tick(a, p, 1, lab);
-                }
-            }
-        return;
-    }
-    /* a narrow range: evenly spaced values in data units; a few more than on
-     * a linear axis, since their spacing on the page shrinks towards hi */
-    struct axis lin = {0};
-    linear_ticks(&lin, pow(10, lo), pow(10, hi), 7);
-    for (int i = 0; i < lin.n; i++)
-        if (lin.t[i].pos > 0)
-            add_tick(a, log10(lin.t[i].pos), 1, lin.t[i].label);
-}
-
-/* Range (with margin) and ticks of one axis of a panel. */
-static void make_axis(const struct sclaw_plot_panel *p, int yaxis, double ch, struct axis *a)
-{
-    memset(a, 0, sizeof *a);
-    a->log = !!(p->flags & (yaxis ? SCLAW_PLOT_YLOG : SCLAW_PLOT_XLOG));
-    const double *lim = yaxis ? p->ylim : p->xlim;
-    double lo, hi;
-    data_range(p, yaxis, &lo, &hi);
-    if (!(lo <= hi)) { /* no usable data */
-        lo = 0;
-        hi = 1;
-    }
-    if (hi - lo < 1e-12 * fmax(1, fabs(hi))) { /* a single value */
-        double w = a->log ? 0.3 : (lo != 0 ? fabs(lo) * 0.1 : 1);
-        lo -= w;
-        hi += w;
-    }
-    double pad = 0.04 * (hi - lo);
-    lo -= pad;
-    hi += pad;
-    if (usable(lim[0], a->log))
-        lo = coord(lim[0], a->log);
-    if (usable(lim[1], a->log))
-        hi = coord(lim[1], a->log);
-    if (!(lo < hi)) { /* a fixed limit on the wrong side of the data */
-        double c = lo;
-        lo = c - 0.5;
-        hi = c + 0.5;
-    }
-    a->lo = lo;
-    a->hi = hi;
-    if (a->log)
-        log_ticks(a, lo, hi);
-    else
-        linear_ticks(a, lo, hi, 5);
-    for (int i = 0; i < a->n; i++)
-        a->label_mm = fmax(a->label_mm, text_mm(a->t[i].label, ch));
-}
-
-/* Drop tick labels that would overlap. Linear ticks are evenly spaced: keep
- * every k-th label. Log ticks are not (2, 5, 10, 20 crowd towards each
- * decade's end): keep labels greedily by roundness - powers of ten first,
- * then 5x, then 2x, then the rest - wherever one fits between the labels
- * already kept. Along x a label takes its estimated width, along y one line. */
-static void thin_labels(struct axis *a, double len_mm, double ch, int yaxis)
-{
-    int nlab = 0;
-    for (int i = 0; i < a->n; i++)
-        nlab += a->t[i].label[0] != 0;
-    if (nlab < 2)
-        return;
-    if (!a->log) {
-        double need = yaxis ? 1.6 * ch : a->label_mm + 1.5 * ch;
-        double have = len_mm / nlab;
-        if (have >= need)
-            return;
-        int keep = (int)ceil(need / have), j = 0;
-        for (int i = 0; i < a->n; i++)
-            if (a->t[i].label[0] && (j++ % keep) != 0)
-                a->t[i].label[0] = 0;
-        return;
-    }
-    char keep[MAX_TICKS] = {0};
-    double mm_per_unit = len_mm / (a->hi - a->lo);
-    for (int level = 0; level < 4; level++)
-        for (int i = 0; i < a->n; i++) {
-            if (!a->t[i].label[0])
-                continue;
-            double m = pow(10, a->t[i].pos - floor(a->t[i].pos + 1e-9));
-            int prio = fabs(m - 1) < 1e-6 ? 0 : fabs(m - 5) < 1e-6 ? 1 : fabs(m - 2) < 1e-6 ? 2 : 3;
-            if (prio != level)
-                continue;
-            double wi = yaxis ? 1.3 * ch : text_mm(a->t[i].label, ch);
-            int fits = 1;
-            for (int j = 0; j < a->n && fits; j++) {
-                if (!keep[j])
-                    continue;
-                double wj = yaxis ? 1.3 * ch : text_mm(a->t[j].label, ch);
-                double d = fabs(a->t[i].pos - a->t[j].pos) * mm_per_unit;
-                fits = d >= 0.5 * (wi + wj) + (yaxis ? 0.3 : 1.0) * ch;
-            }
-            keep[i] = (char)fits;
-        }
-    for (int i = 0; i < a->n; i++)
-        if (!keep[i])
-            a->t[i].label[0] = 0;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Rendering                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -497,7 +229,7 @@ static int legend_entries(const struct sclaw_plot_panel *p, double ch, double *w
     for (int64_t s = 0; s < p->nseries; s++)
         if (p->series[s].label && p->series[s].label[0]) {
             n++;
-            *w = fmax(*w, text_mm(p->series[s].label, ch));
+            *w = fmax(*w, sclaw_plot_text_mm(p->series[s].label, ch));
         }
     return p->legend != SCLAW_LEGEND_NONE ? n : 0;
 }
@@ -507,7 +239,7 @@ static void set_color(PLINT idx, uint32_t rgb)
     plscol0(idx, (PLINT)((rgb >> 16) & 255), (PLINT)((rgb >> 8) & 255), (PLINT)(rgb & 255));
 }
 
-static void draw_axes(const struct layout *L, double ch, double vw_mm, double vh_mm)
+static void draw_axes(const struct layout *L, double vw_mm, double vh_mm)
 {
     const struct axis *ax = &L->ax, *ay = &L->ay;
     /* tick lengths in world units: 1.2 mm major, 0.7 mm minor, same on both axes */
@@ -538,7 +270,6 @@ static void draw_axes(const struct layout *L, double ch, double vw_mm, double vh
         if (ay->t[i].label[0])
             plmtex("lv", 0.6, (ay->t[i].pos - ay->lo) / (ay->hi - ay->lo), 1.0, ay->t[i].label);
     }
-    (void)ch;
 }
 
 static void draw_series(const struct sclaw_plot_series *s, PLINT col, int xlog, int ylog)
@@ -555,9 +286,9 @@ static void draw_series(const struct sclaw_plot_series *s, PLINT col, int xlog, 
         /* runs of consecutive usable points; a bad point ends a run */
         int64_t m = 0;
         for (int64_t i = 0; i <= s->n; i++) {
-            if (i < s->n && usable(s->x[i], xlog) && usable(s->y[i], ylog)) {
-                x[m] = coord(s->x[i], xlog);
-                y[m] = coord(s->y[i], ylog);
+            if (i < s->n && sclaw_plot_usable(s->x[i], xlog) && sclaw_plot_usable(s->y[i], ylog)) {
+                x[m] = sclaw_plot_coord(s->x[i], xlog);
+                y[m] = sclaw_plot_coord(s->y[i], ylog);
                 m++;
                 continue;
             }
@@ -570,9 +301,9 @@ static void draw_series(const struct sclaw_plot_series *s, PLINT col, int xlog, 
     if (s->style.marker != SCLAW_MARK_NONE) {
         int64_t m = 0;
         for (int64_t i = 0; i < s->n; i++)
-            if (usable(s->x[i], xlog) && usable(s->y[i], ylog)) {
-                x[m] = coord(s->x[i], xlog);
-                y[m] = coord(s->y[i], ylog);
+            if (sclaw_plot_usable(s->x[i], xlog) && sclaw_plot_usable(s->y[i], ylog)) {
+                x[m] = sclaw_plot_coord(s->x[i], xlog);
+                y[m] = sclaw_plot_coord(s->y[i], ylog);
                 m++;
             }
         double def, ht;
@@ -664,8 +395,8 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         int64_t r = k / f->ncols, c = k % f->ncols;
         struct layout L;
         memset(&L, 0, sizeof L);
-        make_axis(p, 0, ch, &L.ax);
-        make_axis(p, 1, ch, &L.ay);
+        sclaw_plot_axis_make(p, 0, ch, &L.ax);
+        sclaw_plot_axis_make(p, 1, ch, &L.ay);
         double lw;
         int nleg = legend_entries(p, ch, &lw);
         double right_mm = 1.5 * ch;
@@ -690,12 +421,12 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         if (L.vy1 - L.vy0 < 0.05)
             L.vy0 = L.vy1 - 0.05;
         double vw_mm = (L.vx1 - L.vx0) * pw, vh_mm = (L.vy1 - L.vy0) * ph;
-        thin_labels(&L.ax, vw_mm, ch, 0);
-        thin_labels(&L.ay, vh_mm, ch, 1);
+        sclaw_plot_axis_thin(&L.ax, vw_mm, ch, 0);
+        sclaw_plot_axis_thin(&L.ay, vh_mm, ch, 1);
 
         plvpor(L.vx0, L.vx1, L.vy0, L.vy1);
         plwind(L.ax.lo, L.ax.hi, L.ay.lo, L.ay.hi);
-        draw_axes(&L, ch, vw_mm, vh_mm);
+        draw_axes(&L, vw_mm, vh_mm);
 
         PLINT cols[256];
         int xlog = !!(p->flags & SCLAW_PLOT_XLOG), ylog = !!(p->flags & SCLAW_PLOT_YLOG);

@@ -324,8 +324,10 @@ static int fig_pareto(struct rep *c, const struct paper *p)
             }
             char lab[64];
             snprintf(lab, sizeof lab, "%s frontier", ANAME[o]);
-            struct sclaw_plot_style sty = {o == a ? 0x000000 : 0x9a9a9a, o == a ? SCLAW_MARK_NONE : SCLAW_MARK_NONE,
-                                           o == a ? SCLAW_LINE_SOLID : SCLAW_LINE_DOTTED, o == a ? 1.8 : 1.5, 0};
+            /* this panel's frontier in black, the other one in grey */
+            struct sclaw_plot_style sty = {o == a ? 0x000000 : 0x9a9a9a, SCLAW_MARK_NONE,
+                                           o == a ? SCLAW_LINE_SOLID : SCLAW_LINE_DOTTED,
+                                           o == a ? 1.8 : 1.5, 0};
             if ((st = sclaw_plot_add(pn, lab, x, y, m, &sty)))
                 goto done;
         }
@@ -370,11 +372,11 @@ static int iso_fits(struct rep *c, struct paper *p)
             if (!sclaw_isoflop_power_law(is->bn, is->nbn, 5e18, 5e19, &is->n3) &&
                 !sclaw_isoflop_power_law(is->bd, is->nbd, 5e18, 5e19, &is->d3)) {
                 is->ok3 = 1;
-                const char *key[] = {AKEY[a]};
-                if ((st = rep_put(c, is->n3.coef, "iso.%s.ctx%lld.b3.Acoef", key[0], (long long)CTX[k])) ||
-                    (st = rep_put(c, is->n3.exponent, "iso.%s.ctx%lld.b3.a", key[0], (long long)CTX[k])) ||
-                    (st = rep_put(c, is->d3.coef, "iso.%s.ctx%lld.b3.Bcoef", key[0], (long long)CTX[k])) ||
-                    (st = rep_put(c, is->d3.exponent, "iso.%s.ctx%lld.b3.b", key[0], (long long)CTX[k])))
+                long long ctx = (long long)CTX[k];
+                if ((st = rep_put(c, is->n3.coef, "iso.%s.ctx%lld.b3.Acoef", AKEY[a], ctx)) ||
+                    (st = rep_put(c, is->n3.exponent, "iso.%s.ctx%lld.b3.a", AKEY[a], ctx)) ||
+                    (st = rep_put(c, is->d3.coef, "iso.%s.ctx%lld.b3.Bcoef", AKEY[a], ctx)) ||
+                    (st = rep_put(c, is->d3.exponent, "iso.%s.ctx%lld.b3.b", AKEY[a], ctx)))
                     return st;
             } else
                 fit_failed("IsoFLOP power law (3 budgets)");
