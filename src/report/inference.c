@@ -391,8 +391,17 @@ int sclaw_report_inference(const struct sclaw_report_opts *o, struct sclaw_repor
     if ((st = do_set(&c, paths, 2, "paper", 1)))
         goto done;
     for (int64_t i = 0; i < o->n_extra; i++) {
-        char tag[64];
+        char tag[64], other[64];
         file_tag(tag, sizeof tag, o->extra[i]);
+        /* two files with the same base name must not share figure names */
+        for (int64_t j = 0; j < i; j++) {
+            file_tag(other, sizeof other, o->extra[j]);
+            if (!strcmp(other, tag)) {
+                size_t l = strlen(tag);
+                snprintf(tag + (l < 48 ? l : 48), sizeof tag - (l < 48 ? l : 48), "_%lld", (long long)i + 1);
+                break;
+            }
+        }
         if ((st = do_set(&c, &o->extra[i], 1, tag, 0)))
             goto done;
     }
