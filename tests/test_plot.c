@@ -9,9 +9,11 @@
 #include <dirent.h>
 #include <math.h>
 #include <plplot.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static long file_size(const char *path)
@@ -243,6 +245,43 @@ static void test_existing_target_untouched(void **state)
     sclaw_plot_free(&f);
 }
 
+/* The disk fills up while PLplot writes (simulated with a file-size limit):
+ * the truncated PNG is detected, nothing is left behind, an existing target
+ * survives, and PLplot draws the next figure normally. */
+static void test_write_fails_midway(void **state)
+{
+    (void)state;
+    char base[4096], path[4200];
+    struct sclaw_plot_fig f;
+    build(&f, 3);
+    snprintf(base, sizeof base, "%s/full", tu_tmpdir());
+    snprintf(path, sizeof path, "%s.png", base);
+    tu_write_file(path, "old");
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 20000; /* the figure's PNG is larger */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of a signal */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int st = sclaw_plot_write(&f, base);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(st, SCLAW_E_IO);
+    assert_non_null(strstr(sclaw_errmsg(), "full.png"));
+    assert_non_null(strstr(sclaw_errmsg(), "incomplete"));
+    char *kept = tu_read_file(path);
+    assert_string_equal(kept, "old");
+    free(kept);
+    snprintf(path, sizeof path, "%s.svg", base);
+    assert_int_equal(file_size(path), -1);
+    assert_int_equal(count_tmp(tu_tmpdir()), 0);
+
+    assert_int_equal(sclaw_plot_write(&f, base), SCLAW_OK);
+    snprintf(path, sizeof path, "%s.png", base);
+    check_png(path, f.width, f.height);
+    sclaw_plot_free(&f);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -290,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_skips_unusable_points),
         cmocka_unit_test(test_unwritable_directory),
         cmocka_unit_test(test_existing_target_untouched),
+        cmocka_unit_test(test_write_fails_midway),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_palette),
     };
