@@ -140,10 +140,12 @@ static void test_report_inference(void **state)
     assert_int_equal(r.n_missing, 0);
     assert_int_equal(r.n_ok, judged(&r));
     assert_int_equal(r.n_checks, 36); /* 6 sizes x 2 families x 2 TTFT + 6 x 2 step */
-    assert_int_equal(r.n_files, 9);   /* report.md + 2 x 2 figures x (png, svg) */
+    assert_int_equal(r.n_files, 11);  /* report.md, (3 paper + 2 extra figures) x (png, svg) */
     for (int64_t i = 0; i < r.n_files; i++)
         assert_true(exists(r.files[i]));
     snprintf(path, sizeof path, "%s/ttft_my-bench.png", out);
+    assert_true(exists(path));
+    snprintf(path, sizeof path, "%s/fit_params.svg", out);
     assert_true(exists(path));
     snprintf(path, sizeof path, "%s/report.md", out);
     char *md = tu_read_file(path);
@@ -218,7 +220,7 @@ static void test_cli(void **state)
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "n_checks")), 36);
     assert_int_equal(json_integer_value(json_object_get(j, "n_ok")), 24);
-    assert_int_equal(json_array_size(json_object_get(j, "files")), 5);
+    assert_int_equal(json_array_size(json_object_get(j, "files")), 7);
     json_decref(j);
     free(out);
     /* --csv is the global flag; the files follow it as positional arguments */

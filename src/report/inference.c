@@ -317,6 +317,66 @@ static int put_paper_keys(struct rep *c, const struct set *s)
     return SCLAW_OK;
 }
 
+/* The fitted hardware constants against model size, sclaw's next to the
+ * paper's (§3.5): TTFT alpha_eff as a fraction of the H100 peak for both
+ * families, and the Llama step-time bandwidth beta. */
+static int fig_params(struct rep *c, const struct set *s)
+{
+    struct sclaw_plot_fig f;
+    int st = sclaw_plot_init(&f, 1, 2, "Fitted runtime-model constants: sclaw (filled) and the paper (open)");
+    if (st)
+        return st;
+    struct sclaw_plot_panel *pa = sclaw_plot_panel(&f, 0, 0), *pb = sclaw_plot_panel(&f, 0, 1);
+    sclaw_plot_labels(pa, "TTFT: attainable FLOP/s", "parameters", "alpha_eff / H100 bf16 peak [%]");
+    sclaw_plot_labels(pb, "Llama-2 step time: attainable bandwidth", "parameters", "beta [GB/s]");
+    pa->flags = pb->flags = SCLAW_PLOT_XLOG;
+    pa->legend = pb->legend = SCLAW_LEGEND_TOP_LEFT;
+    for (int fam = 0; fam < 2; fam++) {
+        double n[MAXMODELS], mine[MAXMODELS], ref[MAXMODELS], bmine[MAXMODELS], bref[MAXMODELS];
+        int k = 0;
+        for (int i = 0; i < s->nm; i++) {
+            const struct model *m = &s->m[i];
+            if (m->fam != fam)
+                continue;
+            const struct sclaw_rt_group *g = m->gt ? m->gt : m->gs;
+            char key[128];
+            n[k] = m->nparams;
+            mine[k] = m->ok_t ? 100 * m->ft.p.alpha / H100_PEAK : NAN;
+            snprintf(key, sizeof key, "infer.ttft.%s.alpha", g->model_tag);
+            const struct sclaw_paper_value *pv = sclaw_paper_value(key);
+            ref[k] = pv ? 100 * pv->value / H100_PEAK : NAN;
+            bmine[k] = m->ok_s ? m->fs.p.beta / 1e9 : NAN;
+            snprintf(key, sizeof key, "infer.step.%s.beta", g->model_tag);
+            pv = sclaw_paper_value(key);
+            bref[k++] = pv ? pv->value / 1e9 : NAN;
+        }
+        uint32_t col = sclaw_plot_color(fam);
+        char lab[64];
+        snprintf(lab, sizeof lab, "%s, sclaw", FAM_NAME[fam]);
+        struct sclaw_plot_style own = {col, fam ? SCLAW_MARK_SQUARE : SCLAW_MARK_CIRCLE, SCLAW_LINE_SOLID, 0, 0};
+        struct sclaw_plot_style theirs = {col, SCLAW_MARK_OPEN_CIRCLE, SCLAW_LINE_DOTTED, 0, 1.2};
+        if ((st = sclaw_plot_add(pa, lab, n, mine, k, &own)))
+            goto done;
+        snprintf(lab, sizeof lab, "%s, paper", FAM_NAME[fam]);
+        if ((st = sclaw_plot_add(pa, lab, n, ref, k, &theirs)))
+            goto done;
+        if (fam == 1) { /* the paper fits step time for Llama only */
+            if ((st = sclaw_plot_add(pb, "Llama-2, sclaw", n, bmine, k, &own)) ||
+                (st = sclaw_plot_add(pb, "Llama-2, paper", n, bref, k, &theirs)))
+                goto done;
+        }
+    }
+    st = rep_figure(c, &f, "fit_params");
+    if (!st)
+        fprintf(c->md, "![fitted constants](fit_params.png)\n\n*Fitted attainable FLOP/s of the "
+                       "TTFT model as a share of the H100 bf16 peak (989 TFLOP/s) and the Llama "
+                       "step-time bandwidth against model size; sclaw's fits on the plain data "
+                       "(filled) next to the paper's on a bootstrap resample (open).*\n\n");
+done:
+    sclaw_plot_free(&f);
+    return st;
+}
+
 /* Figures, fit table and (for the paper's data) values of one set of files. */
 static int do_set(struct rep *c, const char *const *paths, int n, const char *tag, int paper)
 {
@@ -347,8 +407,8 @@ static int do_set(struct rep *c, const char *const *paths, int n, const char *ta
         goto done;
     fprintf(c->md, "![step time](%s.png)\n\n*Step time against prefill length; lines: t = M/beta + "
                    "eps + B eps_bp fitted in log time on batch >= 8 (drawn for every batch).*\n\n", name);
-    if (paper)
-        st = put_paper_keys(c, s);
+    if (paper && !(st = put_paper_keys(c, s)))
+        st = fig_params(c, s);
 done:
     set_free(s);
     free(s);
