@@ -182,7 +182,9 @@ void rep_md_comparison(struct rep *c)
             snprintf(d, sizeof d, "%.2e", k->rel);
         else
             snprintf(d, sizeof d, "—");
-        if (k->ref->rtol >= 0)
+        if (k->ref->rtol == 0)
+            snprintf(t, sizeof t, "exact");
+        else if (k->ref->rtol > 0)
             snprintf(t, sizeof t, "%.0e", k->ref->rtol);
         else
             snprintf(t, sizeof t, "shown only");

@@ -762,7 +762,7 @@ static int optimal(struct rep *c, struct paper *p)
         for (int k = 0; k < 2; k++) {
             int a = k == 0 ? LL : XL;
             if (p->opt_ok[a])
-                fprintf(md, "| %.3g | %.3g | %.1f ", p->opt[a][i].C, p->opt[a][i].D,
+                fprintf(md, "| %.2e | %.2e | %.1f ", p->opt[a][i].C, p->opt[a][i].D,
                         p->opt[a][i].ratio);
             else
                 fprintf(md, "| — | — | — ");
