@@ -282,6 +282,42 @@ static void test_write_fails_midway(void **state)
     sclaw_plot_free(&f);
 }
 
+/* All PLplot streams taken by the application: a clean error, the
+ * application's current stream untouched, and figures work once it frees
+ * them. */
+static void test_no_free_stream(void **state)
+{
+    (void)state;
+    char base[4096], path[4200];
+    PLINT mine[128], n = 0, cur = -1;
+    for (;;) {
+        PLINT s = -1;
+        plmkstrm(&s); /* PLplot prints a line on stderr when none is left */
+        if (s < 0)
+            break;
+        mine[n++] = s;
+        assert_true(n < 128);
+    }
+    assert_true(n > 10);
+    struct sclaw_plot_fig f;
+    build(&f, 4);
+    snprintf(base, sizeof base, "%s/nostream", tu_tmpdir());
+    assert_int_equal(sclaw_plot_write(&f, base), SCLAW_E_IO);
+    assert_non_null(strstr(sclaw_errmsg(), "no free plplot stream"));
+    plgstrm(&cur);
+    assert_int_equal(cur, mine[n - 1]);
+    snprintf(path, sizeof path, "%s.png", base);
+    assert_int_equal(file_size(path), -1);
+    assert_int_equal(count_tmp(tu_tmpdir()), 0);
+    for (PLINT i = 0; i < n; i++) {
+        plsstrm(mine[i]);
+        plend1();
+    }
+    assert_int_equal(sclaw_plot_write(&f, base), SCLAW_OK);
+    check_png(path, f.width, f.height);
+    sclaw_plot_free(&f);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -330,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_unwritable_directory),
         cmocka_unit_test(test_existing_target_untouched),
         cmocka_unit_test(test_write_fails_midway),
+        cmocka_unit_test(test_no_free_stream),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_palette),
     };

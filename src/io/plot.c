@@ -272,13 +272,17 @@ static void draw_axes(const struct layout *L, double vw_mm, double vh_mm)
     }
 }
 
-static void draw_series(const struct sclaw_plot_series *s, PLINT col, int xlog, int ylog)
+/* Returns 0, or -1 if out of memory (nothing drawn). */
+static int draw_series(const struct sclaw_plot_series *s, PLINT col, int xlog, int ylog)
 {
     if (s->n == 0)
-        return;
+        return 0;
+    int rc = 0;
     PLFLT *x = malloc((size_t)s->n * sizeof *x), *y = malloc((size_t)s->n * sizeof *y);
-    if (!x || !y)
+    if (!x || !y) {
+        rc = -1;
         goto done;
+    }
     plcol0(col);
     if (s->style.line != SCLAW_LINE_NONE) {
         pllsty(line_style[s->style.line]);
@@ -316,6 +320,7 @@ static void draw_series(const struct sclaw_plot_series *s, PLINT col, int xlog, 
 done:
     free(x);
     free(y);
+    return rc;
 }
 
 static void draw_legend(const struct sclaw_plot_panel *p, const PLINT *cols, double ch,
@@ -370,9 +375,11 @@ static void draw_legend(const struct sclaw_plot_panel *p, const PLINT *cols, dou
              0.0, tcol, text, NULL, NULL, NULL, NULL, lcol, lsty, lwid, scol, sscale, snum, sym);
 }
 
-/* Draw the whole figure on the current stream (after plinit). */
-static void draw_figure(const struct sclaw_plot_fig *f)
+/* Draw the whole figure on the current stream (after plinit). Returns 0, or
+ * -1 if a series could not be drawn for lack of memory. */
+static int draw_figure(const struct sclaw_plot_fig *f)
 {
+    int rc = 0;
     double pw = f->width * MM_PER_PX, ph = f->height * MM_PER_PX; /* page in mm */
     double ch = CHAR_MM;
     int64_t np = f->nrows * f->ncols;
@@ -432,7 +439,8 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         int xlog = !!(p->flags & SCLAW_PLOT_XLOG), ylog = !!(p->flags & SCLAW_PLOT_YLOG);
         for (int64_t s = 0; s < p->nseries; s++) {
             cols[s < 256 ? s : 255] = next;
-            draw_series(&p->series[s], next, xlog, ylog);
+            if (draw_series(&p->series[s], next, xlog, ylog))
+                rc = -1;
             next++;
         }
         /* frame on top of the data */
@@ -449,6 +457,7 @@ static void draw_figure(const struct sclaw_plot_fig *f)
         if (nleg)
             draw_legend(p, cols, ch, vw_mm, vh_mm);
     }
+    return rc;
 }
 
 /* LeakSanitizer hook (only consulted in `make SANITIZE=1` builds; an unused
@@ -500,7 +509,7 @@ static int64_t total_series(const struct sclaw_plot_fig *f)
 }
 
 /* Everything between plinit and plend1, on the current (fresh) stream. */
-static void setup_and_draw(const struct sclaw_plot_fig *f, const char *dev, FILE *out)
+static int setup_and_draw(const struct sclaw_plot_fig *f, const char *dev, FILE *out)
 {
     int64_t ns = total_series(f);
     plsdev(dev);
@@ -519,40 +528,48 @@ static void setup_and_draw(const struct sclaw_plot_fig *f, const char *dev, FILE
             set_color(next++, f->panels[k].series[s].style.color);
     plfontld(1);
     plsfont(PL_FCI_SANS, PL_FCI_UPRIGHT, PL_FCI_MEDIUM);
-    draw_figure(f);
+    return draw_figure(f);
 }
 
 /* Render f with device dev into the open file out (closed by PLplot). */
 static int render(const struct sclaw_plot_fig *f, const char *dev, FILE *out, const char *path)
 {
-    PLINT old = 0, strm = -1;
+    PLINT old = 0;
     jmp_buf jb;
-    volatile int st = SCLAW_OK; /* assigned after setjmp returns twice */
+    /* both are assigned after setjmp and read after a longjmp */
+    volatile int st = SCLAW_OK;
+    volatile PLINT strm = -1;
     if (!have_device(dev)) {
         fclose(out);
         return sclaw_fail(SCLAW_E_IO, "cannot write '%s': plplot device '%s' is not installed "
                           "(Debian package plplot-driver-cairo)", path, dev);
     }
     plgstrm(&old);
-    plmkstrm(&strm);
-    if (strm < 0) {
-        fclose(out);
-        return sclaw_fail(SCLAW_E_IO, "cannot write '%s': no free plplot stream", path);
-    }
     exit_msg[0] = 0;
     abort_msg[0] = 0;
     abort_code = 0;
     if (setjmp(jb) == 0) {
         exit_jump = &jb;
         plsexit(on_plexit);
-        plsError(&abort_code, abort_msg);
-        setup_and_draw(f, dev, out);
+        PLINT s = -1;
+        plmkstrm(&s); /* -1 (and a line on stderr) when all streams are taken */
+        strm = s;
+        if (s < 0)
+            st = sclaw_fail(SCLAW_E_IO, "cannot write '%s': no free plplot stream", path);
+        else {
+            plsError(&abort_code, abort_msg);
+            if (setup_and_draw(f, dev, out))
+                st = sclaw_fail(SCLAW_E_NOMEM, "cannot write '%s': out of memory drawing", path);
+        }
     } else {
         st = sclaw_fail(SCLAW_E_IO, "cannot write '%s': plplot: %s", path, exit_msg);
     }
     exit_jump = NULL;
-    plsstrm(strm);
-    plend1(); /* closes out (plCloseFile) */
+    if (strm >= 0) {
+        plsstrm(strm);
+        plend1(); /* closes out (plCloseFile) */
+    } else
+        fclose(out);
     plsexit(NULL);
     plsstrm(old);
     if (!st && abort_code) {
