@@ -155,7 +155,7 @@ static void headline(const char *model, const char *paper_model, int64_t n_runs)
     assert_int_equal(r.n, n_runs);
     paper_fit_get(paper_model, "tokenparam", 1, "min_val_tokenparam_mse_among_top100", &sel);
     paper_fit_get(paper_model, "tokenparam", 1, "min_objective", &best);
-    paper_refit(&r, 1, best.init_idx, &res);
+    paper_refit(&r, 1, best.init_idx, 0, &res);
     double here = sclaw_lnd_objective(&sel.p, r.N, r.D, r.loss, r.n, 1e-3, NULL);
     double pred = max_pred_diff(&res.p, &sel.p);
     print_fit(model, &res, &sel, here, pred);
