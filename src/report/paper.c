@@ -17,8 +17,10 @@
 #include "sclaw_status.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { XL = 0, LL = 1, NARCH = 2, NCTX = 3, NBUD = 5, MAXSIZES = 16 };
 static const char *const ARCH[NARCH] = {"mlstm_v1", "llama"};
@@ -121,6 +123,32 @@ done:
 /* §4 L(N,D) and §8 Pareto frontier                                        */
 /* ---------------------------------------------------------------------- */
 
+/* Progress inside one L(N,D) fit: starts done, rate and time left, passed on
+ * as the text of the current stage. */
+struct lnd_progress {
+    struct rep *c;
+    int stage;
+    const char *what;
+    struct timespec t0;
+};
+
+static void lnd_progress(int64_t done, int64_t total, void *user)
+{
+    struct lnd_progress *lp = user;
+    struct timespec now;
+    char what[160];
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double el = (double)(now.tv_sec - lp->t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - lp->t0.tv_nsec);
+    double rate = el > 0 ? (double)done / el : 0;
+    if (rate > 0)
+        snprintf(what, sizeof what, "%s: %lld/%lld starts, %.0f/s, %.0f s left", lp->what,
+                 (long long)done, (long long)total, rate, (double)(total - done) / rate);
+    else
+        snprintf(what, sizeof what, "%s: %lld/%lld starts", lp->what, (long long)done,
+                 (long long)total);
+    rep_stage(lp->c, lp->stage, 9, what);
+}
+
 static int lnd_fits(struct rep *c, struct paper *p)
 {
     static struct sclaw_lnd_params grid[8000]; /* the paper's starts (read-only after fill) */
@@ -151,6 +179,12 @@ static int lnd_fits(struct rep *c, struct paper *p)
             char what[64];
             snprintf(what, sizeof what, "L(N,D) fit, %s, gamma %s", ANAME[a], g ? "= 1" : "free");
             rep_stage(c, 2 + 2 * a + g, 9, what);
+            struct lnd_progress lp = {c, 2 + 2 * a + g, what, {0, 0}};
+            if (c->o->progress) {
+                clock_gettime(CLOCK_MONOTONIC, &lp.t0);
+                o.progress = lnd_progress;
+                o.progress_user = &lp;
+            }
             struct sclaw_lnd_result *res = &p->lnd[a][g];
             const struct sclaw_runs *r = &p->tp[a];
             if (sclaw_fit_lnd(r->N, r->D, r->loss, r->n, &o, res)) {
