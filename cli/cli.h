@@ -66,6 +66,7 @@ int cmd_fit_runtime(int argc, char **argv); /* `sclaw fit runtime`, a subcommand
 int cmd_fit(int argc, char **argv);
 int cmd_optimal(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 
