@@ -94,7 +94,7 @@ static void scores(float *S, const float *qh, const float *kh, int64_t i0, int64
                 qh + i0 * ld, (int)ld, kh + ks * ld, (int)ld, 0.0f, S, (int)nk);
 }
 
-/* Is key j visible from query i (given j in the computed range)? */
+/* Is key j visible from query i? (The reference; the fast path uses ranges.) */
 static inline int visible(const int32_t *seg_b, int64_t i, int64_t j)
 {
     return j <= i && (!seg_b || seg_b[j] == seg_b[i]);
