@@ -308,7 +308,8 @@ int main(int argc, char **argv)
         a.x = alloc_rand(a.n), a.y = alloc_rand(a.n), a.z = alloc_rand(a.n);
         a.d1 = alloc_rand(a.n), a.d2 = alloc_rand(a.n), a.w = alloc_rand(a.D);
         a.dw = calloc((size_t)a.D, sizeof(float));
-        a.s1 = calloc((size_t)a.N * 8, sizeof(float)), a.s2 = calloc((size_t)a.N * 8, sizeof(float));
+        a.s1 = calloc((size_t)a.N * 8, sizeof(float));
+        a.s2 = calloc((size_t)a.N * 8, sizeof(float));
         a.pos = malloc(sizeof(int32_t) * a.N);
         for (int64_t t = 0; t < a.N; t++)
             a.pos[t] = (int32_t)(t % 2048);
