@@ -4,7 +4,10 @@
  * under -ffast-math, which sclaw never uses, style.md §2.3), so a loop over
  * 50304 logits or a row of attention scores runs one call per element. These
  * inline versions are branch-free straight-line code that GCC vectorises
- * inside `#pragma omp simd` loops: 4-8x faster, still float-accurate.
+ * inside `#pragma omp simd` loops, still float-accurate. Measured per element
+ * (CPU time, this project's 2-core EPYC): expf 1.8 ns, kexp 1.6 ns (SSE2
+ * build) / 0.6 ns (AVX2 clone, SCLAW_KCLONES below); tanhf 10.2 ns, ktanh
+ * 3.7 / 1.3 ns. The vector loops also let the reductions around them vectorise.
  *
  *   kexp(x):  Cephes expf range reduction x = n ln2 + r, |r| <= ln2/2, and
  *             its degree-6 polynomial; 2^n assembled in the exponent bits.
