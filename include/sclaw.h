@@ -2,7 +2,9 @@
  *
  * sclaw measures how language-model architectures scale: exact compute
  * accounting (sclaw_account.h), model configs (sclaw_config.h) and the family
- * table (sclaw_arch.h), files (sclaw_io.h), errors (sclaw_status.h).
+ * table (sclaw_arch.h), scaling-law fits (sclaw_fit.h), runtime models of
+ * inference (sclaw_runtime.h), files (sclaw_io.h),
+ * errors (sclaw_status.h).
  */
 #ifndef SCLAW_H
 #define SCLAW_H
@@ -12,7 +14,10 @@
 #include "sclaw_account.h"
 #include "sclaw_arch.h"
 #include "sclaw_config.h"
+#include "sclaw_data.h"
+#include "sclaw_fit.h"
 #include "sclaw_io.h"
+#include "sclaw_runtime.h"
 #include "sclaw_status.h"
 #include "sclaw_threads.h"
 

@@ -29,6 +29,9 @@ static int derive_llama(struct sclaw_config *c, const char *where)
     return SCLAW_OK;
 }
 
+/* models.md §5.3: head_dim 64. */
+static int64_t study_heads_llama(int64_t d) { return d / 64 > 1 ? d / 64 : 1; }
+
 static const char *const llama_keys[] = {"head_dim", "num_kv_heads", NULL};
 
 const struct sclaw_arch sclaw_arch_llama = {
@@ -37,6 +40,7 @@ const struct sclaw_arch sclaw_arch_llama = {
     .display = "Llama",
     .own_keys = llama_keys,
     .derive = derive_llama,
+    .study_heads = study_heads_llama,
     .count_params = sclaw_count_params_llama,
     .count_flops = sclaw_count_flops_llama,
     .count_infer = sclaw_count_infer_llama,

@@ -34,6 +34,16 @@ static int derive_mlstm(struct sclaw_config *c, const char *where)
     return SCLAW_OK;
 }
 
+/* models.md §5.3: NH = d/128 (d_v 128, d_qk 64), at least one head, and a
+ * divisor of d for widths that are not multiples of 128. */
+static int64_t study_heads_mlstm(int64_t d)
+{
+    int64_t nh = d / 128 > 1 ? d / 128 : 1;
+    while (d % nh)
+        nh--;
+    return nh;
+}
+
 static const char *const mlstm_keys[] = {"chunk_size", "proj_factor_qk", NULL};
 
 const struct sclaw_arch sclaw_arch_mlstm = {
@@ -42,6 +52,7 @@ const struct sclaw_arch sclaw_arch_mlstm = {
     .display = "xLSTM",
     .own_keys = mlstm_keys,
     .derive = derive_mlstm,
+    .study_heads = study_heads_mlstm,
     .count_params = sclaw_count_params_mlstm,
     .count_flops = sclaw_count_flops_mlstm,
     .count_infer = sclaw_count_infer_mlstm,
