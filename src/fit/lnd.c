@@ -91,6 +91,8 @@ static double objective_logs(const double *x, const double *lnN, const double *l
             q = e + log1p(t);
             sw = t / (1.0 + t);
         }
+        /* residual in log space: the paper fits log-losses, so relative
+         * errors of all runs weigh alike whatever their loss level */
         double r = lnL[i] - q;
         f += sclaw_huber(r, delta);
         if (grad) {
@@ -339,7 +341,10 @@ static int bootstrap(const struct problem *pb, const double *best, const struct 
         st = sclaw_fail(SCLAW_E_NOMEM, "bootstrap of %lld resamples: out of memory", (long long)K);
         goto done;
     }
-    /* Draw all resamples serially: the indices depend only on (seed, k). */
+    /* Draw all resamples serially: the indices depend only on (seed, k), so
+     * the intervals are reproducible for any thread count. Each resample is
+     * refitted from the best full-data parameters only (not the whole grid):
+     * the basin is known, and K x 8000 L-BFGS runs would be needlessly slow. */
     for (int64_t k = 0; k < K; k++) {
         uint64_t s = o->seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(k + 1));
         double *l = logs + 3 * n * k;
@@ -442,7 +447,10 @@ int sclaw_fit_lnd(const double *N, const double *D, const double *L, int64_t n,
         run_one(&pb, x0, o->max_iter, &runs[k]);
         progress_tick(&pg);
     }
-    /* best by (objective, init index): independent of the thread schedule */
+    /* best by (objective, init index): independent of the thread schedule.
+     * The strict < keeps the lowest index among equal objectives, as a
+     * serial loop over the grid would. Non-finite runs (overflow from wild
+     * starts such as alpha = beta = 0, gamma = 1.5) never win. */
     int64_t best = -1;
     for (int64_t k = 0; k < ni; k++) {
         r->n_converged += runs[k].converged;
