@@ -244,8 +244,9 @@ struct sclaw_slope {
 };
 /* Group by ratio label (NaN = "extra" ignored), fit ln L = -eta ln C + ln lambda
  * per group by least squares, groups in increasing ratio. Groups with fewer
- * than 2 runs (or one distinct C) are skipped with a sclaw_warn. The paper's x
- * is C_tfla for xLSTM (§6). C, loss, ratio_label: [n]; out: capacity n. */
+ * than 2 runs (or one distinct C) are skipped with a sclaw_warn; a label that
+ * is not one of the repo's categories is an error. The paper's x is C_tfla
+ * for xLSTM (§6). C, loss, ratio_label: [n]; out: capacity n. */
 int sclaw_fit_slopes(const double *C, const double *loss, const double *ratio_label, int64_t n,
                      struct sclaw_slope *out, int64_t *n_out);
 

@@ -5,22 +5,17 @@
  *
  * It is quadratic near 0 and linear in the tails, so single outlier runs pull
  * the fit with a bounded force delta. Its derivative is x clipped to
- * [-delta, delta], continuous at the kinks. */
+ * [-delta, delta], continuous at the kinks. The definitions are inline in
+ * fit_internal.h for the L(N,D) objective's inner loop. */
+#include "fit_internal.h"
 #include "sclaw_fit.h"
-
-#include <math.h>
 
 double sclaw_huber(double x, double delta)
 {
-    double ax = fabs(x);
-    return ax <= delta ? 0.5 * x * x : delta * (ax - 0.5 * delta);
+    return fit_huber(x, delta);
 }
 
 double sclaw_huber_grad(double x, double delta)
 {
-    if (x > delta)
-        return delta;
-    if (x < -delta)
-        return -delta;
-    return x;
+    return fit_huber_grad(x, delta);
 }

@@ -192,6 +192,8 @@ static int paper_keep(const struct sclaw_csv *t, int64_t row, const struct cols 
             return 0;
     }
     double C = ri->C, L = ri->loss, H = ri->budget;
+    /* xLSTM ctx 8192: below 3e20 only the batch-128 runs (the batch-256 runs
+     * are a batch-size ablation), budgets up to 6e20, one loss cut per budget */
     if (x && ri->ctx == 8192) {
         if (!(L < 4.0))
             return 0;
@@ -207,6 +209,7 @@ static int paper_keep(const struct sclaw_csv *t, int64_t row, const struct cols 
                 return 0;
         return 1;
     }
+    /* Llama ctx 8192: diverged / badly tuned runs (loss cuts of the repo) */
     if (!x && ri->ctx == 8192) {
         if (!(L < 3.5))
             return 0;
@@ -216,6 +219,7 @@ static int paper_keep(const struct sclaw_csv *t, int64_t row, const struct cols 
             return 0;
         return 1;
     }
+    /* Llama ctx 2048: the repo drops one 3e19 run (nb 27, d 1792) */
     if (!x && ri->ctx == 2048)
         return !(H == 3e19 && ri->N == 1223934208.0);
     if (ri->ctx == 2048 || ri->ctx == 16384)
@@ -316,12 +320,17 @@ int sclaw_runs_load(struct sclaw_runs *r, const char *path, const struct sclaw_r
         if (f->has_ratio && !(ratio >= f->ratio_lo && ratio <= f->ratio_hi))
             continue;
 
+        /* C as the paper counts it (§2.1, xLSTM cell formula `first`); a table
+         * without the column (e.g. runs sclaw trained itself, before counting)
+         * gets it from the row's config */
         if (isnan(ri.C))
             ri.C = recompute_C(&t, i, &c, SCLAW_MLSTM_FLOPS_FIRST);
         ri.budget = ri.isoflop && isfinite(ri.C) ? sclaw_isoflop_budget_label(ri.C) : NAN;
         if (f->paper_filters && !paper_keep(&t, i, &c, &ri))
             continue;
 
+        /* The slope fits and Fig. 1 count xLSTM compute with the `tfla` cell
+         * formula (§6, quirk §10.3); for Llama both counts are the same. */
         double ctfla = ri.C;
         if (!strcmp(ri.mt, "mlstm_v1")) {
             if ((st = opt_cell(&t, i, c.C_tfla, &ctfla)))
