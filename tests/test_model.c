@@ -187,7 +187,7 @@ static void test_init_rules(void **state)
 
 struct fixture {
     int32_t *in, *tgt, *seg;
-    struct sclaw_batch b;
+    struct sclaw_lm_batch b;
 };
 
 /* Random tokens; with docs, row r has a document border at T/2 + r. */
@@ -202,7 +202,7 @@ static void make_batch(struct fixture *f, int64_t B, int64_t T, int64_t V, int d
         f->tgt[n] = (int32_t)(tu_rand_u64(&s) % (uint64_t)V);
         f->seg[n] = (int32_t)(n % T >= T / 2 + n / T);
     }
-    f->b = (struct sclaw_batch){B, T, f->in, f->tgt, docs ? f->seg : NULL};
+    f->b = (struct sclaw_lm_batch){B, T, f->in, f->tgt, docs ? f->seg : NULL};
 }
 
 static void free_batch(struct fixture *f)
