@@ -18,7 +18,9 @@ struct sclaw_cmd {
 static const struct sclaw_cmd commands[] = {
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
     {"data", cmd_data, "tokenize a corpus into train/val token shards; check a prepared directory"},
+    {"eval", cmd_eval, "validation loss of a trained model on a token directory"},
     {"tokenizer", cmd_tokenizer, "train, load, encode and decode byte-level BPE tokenizers"},
+    {"train", cmd_train, "train one xLSTM or Llama model on a token directory"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "sclaw_config.h"
+#include "sclaw_data.h"
 #include "sclaw_model.h"
 #include "sclaw_tensor.h"
 
@@ -88,6 +89,20 @@ struct sclaw_batch_source {
     /* Back to the first batch (validation: the same batches every eval). */
     int (*rewind)(void *ctx);
 };
+
+/* The token-shard loader (sclaw_data.h) as a batch source: split 0 serves
+ * training windows (state = loader position, restored on resume), split 1 the
+ * fixed validation batches in order (a short last batch is padded with
+ * ignored targets). B is the batch size the source will be asked for. */
+struct sclaw_loader_source {
+    struct sclaw_loader *l;
+    int val;
+    int64_t k;                /* next validation batch */
+    struct sclaw_batch b;     /* one loader batch: tokens (B, T+1), seg (B, T) */
+};
+int sclaw_loader_source_init(struct sclaw_loader_source *s, struct sclaw_batch_source *bs,
+                             struct sclaw_loader *l, int64_t B, int val);
+void sclaw_loader_source_free(struct sclaw_loader_source *s);
 
 /* ---- trainer ------------------------------------------------------------------ */
 struct sclaw_train_opts {
