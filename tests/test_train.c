@@ -410,6 +410,152 @@ static void test_bad_runs(void **state)
     json_decref(r);
 }
 
+/* ---- the CLI (sclaw train / sclaw eval) ------------------------------------------ */
+
+/* A tokenizer and token directory from the built-in corpus, made once. */
+static const char *cli_data(void)
+{
+    static char dir[600];
+    if (dir[0])
+        return dir;
+    const char *t = tu_tmpdir();
+    char *err = NULL;
+    int rc = tu_sclaw(NULL, &err, "tokenizer train --vocab-size 300 kjv --out '%s/tok'", t);
+    if (rc)
+        fail_msg("tokenizer train: %s", err);
+    free(err);
+    rc = tu_sclaw(NULL, &err, "data prepare --corpus kjv --tokenizer '%s/tok' --out '%s/data' "
+                              "--val-fraction 0.01", t, t);
+    if (rc)
+        fail_msg("data prepare: %s", err);
+    free(err);
+    snprintf(dir, sizeof dir, "%s/data", t);
+    char p[700];
+    snprintf(p, sizeof p, "%s/x.json", t);
+    tu_write_file(p, "{\"model_type\": \"xlstm\", \"embedding_dim\": 32, \"num_blocks\": 2, "
+                     "\"num_heads\": 2, \"vocab_size\": 300, \"context_length\": 32, "
+                     "\"chunk_size\": 16}");
+    snprintf(p, sizeof p, "%s/big.json", t);
+    tu_write_file(p, "{\"model_type\": \"llama\", \"embedding_dim\": 8192, \"num_blocks\": 80, "
+                     "\"num_heads\": 64, \"vocab_size\": 300, \"context_length\": 8192}");
+    return dir;
+}
+
+static void test_cli_train_resume(void **state)
+{
+    (void)state;
+    const char *data = cli_data(), *t = tu_tmpdir();
+    char *out = NULL, *err = NULL;
+    const char *common = "--threads 1 train '%s/x.json' --data '%s' --batch 2 --steps 8 --eval-every 4";
+    char fmt[400];
+    snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-full' --json", common);
+    int rc = tu_sclaw(&out, &err, fmt, t, data, t);
+    if (rc)
+        fail_msg("train: %s", err);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "model_type")), "mlstm_v1");
+    assert_int_equal(json_integer_value(json_object_get(j, "num_train_steps")), 8);
+    double val = json_number_value(json_object_get(j, "val_loss"));
+    json_decref(j);
+    free(out);
+    free(err);
+
+    snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-part' --stop-after 3", common);
+    rc = tu_sclaw(&out, &err, fmt, t, data, t);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "stopped"));
+    assert_non_null(strstr(err, "--resume"));
+    free(out);
+    free(err);
+    rc = tu_sclaw(&out, &err, "--threads 1 train --resume --data '%s' --out '%s/cli-part'", data, t);
+    if (rc)
+        fail_msg("resume: %s", err);
+    assert_non_null(strstr(out, "finished"));
+    free(out);
+    free(err);
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/cli-full", t);
+    snprintf(b, sizeof b, "%s/cli-part", t);
+    char *la = loss_column(a), *lb = loss_column(b);
+    assert_string_equal(la, lb);
+    free(la);
+    free(lb);
+
+    /* eval of the run directory */
+    rc = tu_sclaw(&out, &err, "--threads 1 eval '%s' --data '%s' --json", a, data);
+    if (rc)
+        fail_msg("eval: %s", err);
+    j = json_loads(out, 0, &je);
+    assert_non_null(j);
+    double ev = json_number_value(json_object_get(j, "val_loss"));
+    assert_true(ev > 0 && ev < 7);
+    (void)val;
+    json_decref(j);
+    free(out);
+    free(err);
+
+    /* a finished run is not overwritten */
+    snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-full'", common);
+    rc = tu_sclaw(NULL, &err, fmt, t, data, t);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "holds a finished run"));
+    free(err);
+}
+
+static void test_cli_bad(void **state)
+{
+    (void)state;
+    const char *data = cli_data(), *t = tu_tmpdir();
+    char *err = NULL;
+    /* usage errors: exit 2 naming the problem */
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s' --out '%s/u1'", t, data, t), 2);
+    assert_non_null(strstr(err, "--steps, --tokens, --flops"));
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s' --out '%s/u2' --steps 3 --tokens 100", t, data, t), 2);
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s' --out '%s/u3' --steps x", t, data, t), 2);
+    assert_non_null(strstr(err, "'--steps'"));
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s' --out '%s/u4' --flops 10", t, data, t), 2);
+    assert_non_null(strstr(err, "less than one step"));
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --out '%s/u5' --steps 2", t, t), 2);
+    assert_non_null(strstr(err, "--data"));
+    free(err);
+    /* runtime errors: exit 1 naming the file */
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/none.json' --data '%s' --out '%s/r1' --steps 2", t, data, t), 1);
+    assert_non_null(strstr(err, "none.json"));
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s/nodata' --out '%s/r2' --steps 2", t, t, t), 1);
+    assert_non_null(strstr(err, "nodata"));
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s' --out /proc/sclaw-run --steps 2", t, data), 1);
+    assert_non_null(strstr(err, "/proc/sclaw-run"));
+    free(err);
+    /* the memory plan refuses what cannot fit, saying how much it needs */
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/big.json' --data '%s' --out '%s/r3' --steps 2 --batch 512", t, data, t), 1);
+    assert_non_null(strstr(err, "memory plan"));
+    assert_non_null(strstr(err, "the run needs"));
+    free(err);
+    /* nothing to resume */
+    assert_int_equal(tu_sclaw(NULL, &err, "train --resume --data '%s' --out '%s/r4'", data, t), 1);
+    assert_non_null(strstr(err, "nothing to resume"));
+    free(err);
+    /* eval with weights of another shape: tensor and both shapes named */
+    char p[700];
+    snprintf(p, sizeof p, "%s/x64.json", t);
+    tu_write_file(p, "{\"model_type\": \"xlstm\", \"embedding_dim\": 64, \"num_blocks\": 2, "
+                     "\"num_heads\": 2, \"vocab_size\": 300, \"context_length\": 32, "
+                     "\"chunk_size\": 16}");
+    assert_int_equal(tu_sclaw(NULL, &err, "train '%s/x.json' --data '%s' --out '%s/r5' --steps 1 --quiet", t, data, t), 0);
+    free(err);
+    assert_int_equal(tu_sclaw(NULL, &err, "eval '%s/r5/model.safetensors' --config '%s' --data '%s'", t, p, data), 1);
+    assert_non_null(strstr(err, "'backbone.embeddings.weight': shape [300,32], config says [300,64]"));
+    free(err);
+}
+
 int main(void)
 {
     sclaw_threads_set(1);
@@ -418,7 +564,8 @@ int main(void)
         cmocka_unit_test(test_overfit_mlstm), cmocka_unit_test(test_overfit_llama),
         cmocka_unit_test(test_resume_mlstm),  cmocka_unit_test(test_resume_llama),
         cmocka_unit_test(test_interrupt),     cmocka_unit_test(test_nan_stops),
-        cmocka_unit_test(test_bad_runs),
+        cmocka_unit_test(test_bad_runs),      cmocka_unit_test(test_cli_train_resume),
+        cmocka_unit_test(test_cli_bad),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tu_cleanup();
