@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void make_config(struct sclaw_config *c, const char *type, int64_t D, int64_t NB,
                         int64_t NH, int64_t V, int64_t T)
@@ -281,6 +282,51 @@ static void test_resume_llama(void **state)
 {
     (void)state;
     resume_family("llama", 2);
+}
+
+/* A kill between checkpoints: the log has rows past the last checkpoint. The
+ * resumed run drops them, redoes those steps and ends bit-identical. */
+static void test_kill_between_checkpoints(void **state)
+{
+    (void)state;
+    struct sclaw_config c;
+    struct sclaw_train_opts o;
+    struct sclaw_batch_source tr, va;
+    struct src ts, vs;
+    struct sclaw_train_result res;
+    char full[512], part[512], ck[600], keep[600];
+    make_config(&c, "mlstm_v1", 16, 1, 1, 30, 32);
+    sclaw_train_defaults(&o, &c);
+    o.batch = 2;
+    o.steps = 8;
+    o.eval_every = 3;
+    o.eval_batches = 1;
+    snprintf(full, sizeof full, "%s/kfull", tu_tmpdir());
+    snprintf(part, sizeof part, "%s/kpart", tu_tmpdir());
+    make_source(&tr, &ts, 30, 0);
+    make_source(&va, &vs, 30, 0);
+    assert_int_equal(sclaw_train_run(&c, &o, full, 0, &tr, &va, NULL, NULL, &res), 0);
+    o.stop_after = 4;
+    make_source(&tr, &ts, 30, 0);
+    assert_int_equal(sclaw_train_run(&c, &o, part, 0, &tr, &va, NULL, NULL, &res), 0);
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", part);
+    snprintf(keep, sizeof keep, "%s/step4.safetensors", tu_tmpdir());
+    /* a hard link keeps the step-4 file: the next save renames a new file over ck */
+    assert_int_equal(link(ck, keep), 0);
+    o.stop_after = 2;
+    make_source(&tr, &ts, 30, 0);
+    assert_int_equal(sclaw_train_run(NULL, &o, part, 1, &tr, &va, NULL, NULL, &res), 0);
+    assert_int_equal(res.step, 6);
+    /* "killed" after logging step 6 but with the step-4 checkpoint on disk */
+    assert_int_equal(rename(keep, ck), 0);
+    o.stop_after = 0;
+    make_source(&tr, &ts, 30, 0);
+    assert_int_equal(sclaw_train_run(NULL, &o, part, 1, &tr, &va, NULL, NULL, &res), 0);
+    assert_true(res.finished);
+    char *a = loss_column(full), *b = loss_column(part);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
 }
 
 /* An interrupt flag stops at the next step boundary with a checkpoint. */
@@ -563,7 +609,7 @@ int main(void)
         cmocka_unit_test(test_schedule),      cmocka_unit_test(test_adamw),
         cmocka_unit_test(test_overfit_mlstm), cmocka_unit_test(test_overfit_llama),
         cmocka_unit_test(test_resume_mlstm),  cmocka_unit_test(test_resume_llama),
-        cmocka_unit_test(test_interrupt),     cmocka_unit_test(test_nan_stops),
+        cmocka_unit_test(test_kill_between_checkpoints), cmocka_unit_test(test_interrupt),     cmocka_unit_test(test_nan_stops),
         cmocka_unit_test(test_bad_runs),      cmocka_unit_test(test_cli_train_resume),
         cmocka_unit_test(test_cli_bad),
     };
