@@ -123,8 +123,10 @@ int sclaw_model_init(struct sclaw_model *m, const struct sclaw_config *c)
         k++;
     }
     SCLAW_ASSERT(k == NB * m->nbt);
-    const struct sclaw_tensor_info *t0 = &m->tt.t[0], *tn = &m->tt.t[m->tt.n - 2],
-                                   *th = &m->tt.t[m->tt.n - 1];
+    const struct sclaw_tensor_info
+        *t0 = &m->tt.t[sclaw_tensor_table_find(&m->tt, m->arch->embedding_name)],
+        *tn = &m->tt.t[sclaw_tensor_table_find(&m->tt, m->arch->out_norm_name)],
+        *th = &m->tt.t[sclaw_tensor_table_find(&m->tt, "lm_head.weight")];
     m->emb = m->params + t0->offset;
     m->demb = m->grads + t0->offset;
     m->out_norm = m->params + tn->offset;
