@@ -217,6 +217,8 @@ static double lr_llama(const struct sclaw_config *c)
     const int64_t D = c->embedding_dim;
     return D <= 1024 ? 3e-3 : D <= 1792 ? 1e-3 : 7e-4;
 }
+/* models.md §5.3: head_dim 64. */
+static int64_t study_heads_llama(int64_t d) { return d / 64 > 1 ? d / 64 : 1; }
 
 static const char *const llama_keys[] = {"head_dim", "num_kv_heads", NULL};
 
@@ -226,6 +228,7 @@ const struct sclaw_arch sclaw_arch_llama = {
     .display = "Llama",
     .own_keys = llama_keys,
     .derive = derive_llama,
+    .study_heads = study_heads_llama,
     .count_params = sclaw_count_params_llama,
     .count_flops = sclaw_count_flops_llama,
     .count_infer = sclaw_count_infer_llama,

@@ -334,6 +334,16 @@ static double lr_mlstm(const struct sclaw_config *c)
     return D <= 1024 ? 3e-3 : D <= 1408 ? 2e-3 : D <= 2048 ? 1e-3 : 5e-4;
 }
 
+/* models.md §5.3: NH = d/128 (d_v 128, d_qk 64), at least one head, and a
+ * divisor of d for widths that are not multiples of 128. */
+static int64_t study_heads_mlstm(int64_t d)
+{
+    int64_t nh = d / 128 > 1 ? d / 128 : 1;
+    while (d % nh)
+        nh--;
+    return nh;
+}
+
 static const char *const mlstm_keys[] = {"chunk_size", "proj_factor_qk", NULL};
 
 const struct sclaw_arch sclaw_arch_mlstm = {
@@ -342,6 +352,7 @@ const struct sclaw_arch sclaw_arch_mlstm = {
     .display = "xLSTM",
     .own_keys = mlstm_keys,
     .derive = derive_mlstm,
+    .study_heads = study_heads_mlstm,
     .count_params = sclaw_count_params_mlstm,
     .count_flops = sclaw_count_flops_mlstm,
     .count_infer = sclaw_count_infer_mlstm,
