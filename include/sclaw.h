@@ -12,9 +12,9 @@
 #define SCLAW_VERSION "0.1.0"
 
 #include "sclaw_account.h"
-#include "sclaw_data.h"
 #include "sclaw_arch.h"
 #include "sclaw_config.h"
+#include "sclaw_data.h"
 #include "sclaw_fit.h"
 #include "sclaw_io.h"
 #include "sclaw_runtime.h"
