@@ -105,6 +105,10 @@ struct llama_view {
     float *work;              /* attention kernel workspace */
 };
 
+/* Saved per block: norm inputs/statistics, q and k after RoPE (the attention
+ * backward wants the rotated ones; its dq, dk are rotated back afterwards), v,
+ * the attention output and its log-sum-exp (the backward recomputes the
+ * probabilities from them instead of storing (T, T) per head), and the FFN. */
 static int64_t saved_llama(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const int64_t N = B * T, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;

@@ -129,6 +129,10 @@ struct mlstm_view {
     float *work;               /* chunkwise kernel workspace */
 };
 
+/* Saved per block: everything the backward reads, i.e. the inputs of every
+ * kernel whose backward needs them (norm inputs and statistics, projections'
+ * inputs u, u2, g, z, the cell's q/k/v/i/f and normaliser/stabiliser, the gate
+ * values for the soft-cap backward). Counts round up; bind_mlstm asserts. */
 static int64_t saved_mlstm(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const int64_t N = B * T, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;
@@ -137,6 +141,9 @@ static int64_t saved_mlstm(const struct sclaw_config *c, int64_t B, int64_t T)
            5 * blocks_round(N * Dv) + 10 * blocks_round(N * NH) + 3 * blocks_round(N * F);
 }
 
+/* Scratch shared by all blocks: forward temporaries (token-major projections,
+ * raw gates, the heads-major cell output) are dead by the time the backward
+ * runs, so the backward reuses them for the matching gradients. */
 static int64_t scratch_mlstm(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const int64_t N = B * T, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;
