@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Row-selection flags shared by every fit subcommand (filter only when given). */
 enum { O_MODEL = 1000, O_SET, O_CTX, O_RATIO, O_PAPER,
@@ -176,6 +178,33 @@ static json_t *lnd_json(const struct sclaw_lnd_result *r, const struct sclaw_lnd
     return j;
 }
 
+/* Progress on stderr (TTY only, not --quiet): runs done, rate, ETA, <= 10 Hz,
+ * from the first second on. */
+struct progress {
+    double t0, last;
+    int shown;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void lnd_progress(int64_t done, int64_t total, void *user)
+{
+    struct progress *p = user;
+    double t = now_s();
+    if (t - p->t0 < 1.0 || t - p->last < 0.1)
+        return;
+    p->last = t;
+    double rate = (double)done / (t - p->t0);
+    fprintf(stderr, "\rsclaw fit lnd: %lld/%lld L-BFGS runs, %.0f/s, ETA %.0f s   ",
+            (long long)done, (long long)total, rate, (double)(total - done) / rate);
+    p->shown = 1;
+}
+
 static void lnd_print(const struct sclaw_lnd_result *r, const struct sclaw_lnd_opts *o)
 {
     printf("L(N,D) = E + (A N^-alpha + B D^-beta)^gamma   (%s, Huber delta %g)\n",
@@ -280,7 +309,14 @@ static int fit_lnd(int argc, char **argv)
     if (load(cmd, path, &s, &r))
         return 1;
     struct sclaw_lnd_result res;
+    struct progress pr = {now_s(), 0, 0};
+    if (!cli.quiet && isatty(STDERR_FILENO)) {
+        o.progress = lnd_progress;
+        o.progress_user = &pr;
+    }
     int st = sclaw_fit_lnd(r.N, r.D, r.loss, r.n, &o, &res);
+    if (pr.shown)
+        fprintf(stderr, "\r%60s\r", "");
     sclaw_runs_free(&r);
     if (st)
         return cli_fail(cmd, st);

@@ -22,6 +22,7 @@ static const struct sclaw_cmd commands[] = {
     {"fit", cmd_fit, "fit L(N,D), IsoFLOP power laws, slopes and Pareto frontiers to run results"},
     {"optimal", cmd_optimal, "compute-optimal budget and tokens per model size from IsoFLOP laws"},
     {"plan", cmd_plan, "plan an IsoFLOP or token/param study from a compute budget"},
+    {"report", cmd_report, "Markdown reports with figures: the paper's results recomputed, inference times"},
     {"study", cmd_study, "run, resume and collect a planned scaling study"},
     {"tokenizer", cmd_tokenizer, "train, load, encode and decode byte-level BPE tokenizers"},
     {"train", cmd_train, "train one xLSTM or Llama model on a token directory"},

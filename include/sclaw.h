@@ -4,7 +4,8 @@
  * accounting (sclaw_account.h), tokenizer and token data (sclaw_data.h), model
  * configs (sclaw_config.h) and the family table (sclaw_arch.h), scaling-law fits
  * (sclaw_fit.h), runtime models of inference (sclaw_runtime.h), files
- * (sclaw_io.h), errors (sclaw_status.h).
+ * (sclaw_io.h), figures (sclaw_plot.h), reports (sclaw_report.h), errors
+ * (sclaw_status.h).
  */
 #ifndef SCLAW_H
 #define SCLAW_H
@@ -17,6 +18,8 @@
 #include "sclaw_data.h"
 #include "sclaw_fit.h"
 #include "sclaw_io.h"
+#include "sclaw_plot.h"
+#include "sclaw_report.h"
 #include "sclaw_runtime.h"
 #include "sclaw_status.h"
 #include "sclaw_threads.h"

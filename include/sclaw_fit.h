@@ -147,6 +147,11 @@ struct sclaw_lnd_opts {
     uint64_t seed;                          /* bootstrap seed */
     int threads;                            /* OpenMP threads; 0: the current default */
     int64_t max_iter;                       /* L-BFGS iterations per init (default 2000) */
+    /* Optional progress report, called from the calling thread (never
+     * concurrently) with the L-BFGS runs finished so far, grid and bootstrap
+     * together, out of total. The callee rate-limits its own output. */
+    void (*progress)(int64_t done, int64_t total, void *user);
+    void *progress_user;
 };
 void sclaw_lnd_opts_default(struct sclaw_lnd_opts *o);
 

@@ -266,6 +266,25 @@ static void run_one(const struct problem *pb, const double *x0, int64_t max_iter
     }
 }
 
+/* ---- progress --------------------------------------------------------- */
+
+/* Runs finished so far (shared by the worker threads). Only OpenMP thread 0,
+ * i.e. the calling thread, reports, so the callback never runs concurrently. */
+struct progress {
+    int64_t done, total;
+    void (*fn)(int64_t, int64_t, void *);
+    void *user;
+};
+
+static void progress_tick(struct progress *pg)
+{
+    int64_t d;
+#pragma omp atomic capture
+    d = ++pg->done;
+    if (pg->fn && omp_get_thread_num() == 0)
+        pg->fn(d, pg->total, pg->user);
+}
+
 /* ---- bootstrap ------------------------------------------------------- */
 
 /* splitmix64: a small deterministic generator, one stream per resample. */
@@ -307,7 +326,7 @@ static void derived(const double *x, double *out /* [SCLAW_LND_NCI] */)
 }
 
 static int bootstrap(const struct problem *pb, const double *best, const struct sclaw_lnd_opts *o,
-                     struct sclaw_lnd_result *r)
+                     int nt, struct progress *pg, struct sclaw_lnd_result *r)
 {
     int64_t K = o->bootstrap, n = pb->n;
     int st = SCLAW_OK;
@@ -330,7 +349,7 @@ static int bootstrap(const struct problem *pb, const double *best, const struct 
             l[2 * n + i] = pb->lnL[j];
         }
     }
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int64_t k = 0; k < K; k++) {
         const double *l = logs + 3 * n * k;
         struct problem pk = {l, l + n, l + 2 * n, n, pb->delta, pb->gamma_free};
@@ -338,6 +357,7 @@ static int bootstrap(const struct problem *pb, const double *best, const struct 
         run_one(&pk, best, o->max_iter, &ro);
         conv[k] = ro.converged;
         derived(ro.x, vals + k * SCLAW_LND_NCI);
+        progress_tick(pg);
     }
     r->n_bootstrap = K;
     r->n_bootstrap_failed = 0;
@@ -409,15 +429,16 @@ int sclaw_fit_lnd(const double *N, const double *D, const double *L, int64_t n,
         goto done;
     }
     struct problem pb = {lg, lg + n, lg + 2 * n, n, o->delta, o->gamma_free};
-    int saved_threads = omp_get_max_threads();
-    if (o->threads > 0)
-        omp_set_num_threads(o->threads);
+    int nt = o->threads > 0 ? o->threads : omp_get_max_threads();
+    struct progress pg = {0, ni + (o->bootstrap > 0 ? o->bootstrap : 0), o->progress,
+                          o->progress_user};
     /* Dynamic scheduling: runs from poor starts take many more iterations. */
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
     for (int64_t k = 0; k < ni; k++) {
         double x0[6] = {inits[k].a, inits[k].b, inits[k].e, inits[k].alpha, inits[k].beta,
                         o->gamma_free ? inits[k].gamma : 1.0};
         run_one(&pb, x0, o->max_iter, &runs[k]);
+        progress_tick(&pg);
     }
     /* best by (objective, init index): independent of the thread schedule */
     int64_t best = -1;
@@ -431,7 +452,7 @@ int sclaw_fit_lnd(const double *N, const double *D, const double *L, int64_t n,
     if (best < 0) {
         st = sclaw_fail(SCLAW_E_NUMERIC, "L(N,D) fit: no start of %lld gave a finite objective",
                         (long long)ni);
-        goto restore;
+        goto done;
     }
     const double *x = runs[best].x;
     r->p = (struct sclaw_lnd_params){x[0], x[1], x[2], x[3], x[4], x[5]};
@@ -442,10 +463,7 @@ int sclaw_fit_lnd(const double *N, const double *D, const double *L, int64_t n,
     r->best_init = best;
     r->best_converged = runs[best].converged;
     if (o->bootstrap > 0)
-        st = bootstrap(&pb, x, o, r);
-restore:
-    if (o->threads > 0)
-        omp_set_num_threads(saved_threads);
+        st = bootstrap(&pb, x, o, nt, &pg, r);
 done:
     free(lg);
     free(grid);
