@@ -17,7 +17,8 @@
  *                            so a checkpoint is never half old, half new
  *   model.safetensors        the params alone (Hugging Face names, sclaw_model.h)
  *   log.csv                  step, tokens, flops, lr, train_loss, val_loss,
- *                            grad_norm, tokens_per_s (one row per step)
+ *                            grad_norm, tokens_per_s (one row per step; val_loss
+ *                            empty except at evaluations)
  *   result.json              written when the run finishes: the paper's run-table
  *                            fields (model_type, num_params, num_tokens_training,
  *                            num_flops_training, val_loss, ...) + peak RSS

@@ -153,9 +153,9 @@ struct run {
     int32_t *in, *tgt, *seg;
 };
 
-static const char *const log_cols[] = {"step", "train_loss", "val_loss", "lr", "grad_norm",
-                                       "tokens", "flops", "tokens_per_s"};
-enum { C_STEP, C_LOSS, C_VAL, C_LR, C_GN, C_TOK, C_FLOP, C_TPS, C_N };
+static const char *const log_cols[] = {"step", "tokens", "flops", "lr", "train_loss",
+                                       "val_loss", "grad_norm", "tokens_per_s"};
+enum { C_STEP, C_TOK, C_FLOP, C_LR, C_LOSS, C_VAL, C_GN, C_TPS, C_N };
 
 static char *path_in(const struct run *r, const char *name, char *buf, size_t n)
 {
@@ -237,7 +237,7 @@ static int log_row(struct run *r, double loss, double val, double lr, double gn,
     int st = sclaw_csv_add_row(&r->log, &row);
     if (st)
         return st;
-    const double v[C_N] = {(double)r->step, loss, val, lr, gn, r->tokens, r->flops, tps};
+    const double v[C_N] = {(double)r->step, r->tokens, r->flops, lr, loss, val, gn, tps};
     for (int c = 0; c < C_N; c++)
         if ((st = sclaw_csv_set_double(&r->log, row, c, v[c])))
             return st;
