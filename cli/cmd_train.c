@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "sclaw.h"
 #include "sclaw_data.h"
+#include "sclaw_dist.h"
 #include "sclaw_model.h"
 #include "sclaw_train.h"
 
@@ -125,9 +126,13 @@ static int check_memory(const struct sclaw_config *c, int64_t B)
     struct sclaw_mem_plan p;
     double avail;
     char a[32], b[32], d[32], e[32], f[32], g[32];
+    /* each MPI rank holds the model and the activations of its batch slice */
+    const int nranks = sclaw_dist_size();
+    if (B % nranks == 0)
+        B /= nranks;
     sclaw_model_plan(c, B, c->context_length, 1, &p);
     int known = sclaw_mem_available(&avail) == SCLAW_OK;
-    if (!cli.quiet) {
+    if (!cli.quiet && sclaw_dist_rank() == 0) {
         mib(a, sizeof a, p.params);
         mib(b, sizeof b, p.grads);
         mib(d, sizeof d, p.optim);
@@ -136,9 +141,10 @@ static int check_memory(const struct sclaw_config *c, int64_t B)
         if (known)
             mib(g, sizeof g, avail);
         fprintf(stderr,
-                "memory plan: params %s, grads %s, AdamW state %s, activations %s (batch %lld x "
+                "memory plan%s: params %s, grads %s, AdamW state %s, activations %s (batch %lld x "
                 "%lld): total %s%s%s%s\n",
-                a, b, d, e, (long long)B, (long long)c->context_length, f,
+                nranks > 1 ? " per MPI rank" : "", a, b, d, e, (long long)B,
+                (long long)c->context_length, f,
                 known ? " of " : "", known ? g : "", known ? " available" : "");
     }
     if (known && p.total > avail) {
@@ -254,7 +260,11 @@ int cmd_train(int argc, char **argv)
      * starts one (so "train --resume" can be repeated until a run is done) */
     char tpath[4200];
     snprintf(tpath, sizeof tpath, "%s/train.json", out);
+    /* under mpirun every rank trains a slice of each batch (sclaw_dist.h) */
+    if ((st = sclaw_dist_init(NULL, NULL)))
+        return cli_fail(cmd, st);
     int have_run = access(tpath, F_OK) == 0;
+    sclaw_dist_barrier(); /* every rank looks before rank 0 writes anything */
     if (resume && !have_run && !(cfgpath && budget))
         return cli_fail(cmd, sclaw_fail(SCLAW_E_ARG, "nothing to resume: '%s' holds no run (no "
                                                      "train.json)", out));
@@ -365,7 +375,7 @@ int cmd_train(int argc, char **argv)
         sclaw_warn("data '%s' has no validation split: val_loss stays empty", data);
     }
 
-    struct prog pr = {isatty(2) && !cli.quiet, 0};
+    struct prog pr = {isatty(2) && !cli.quiet && sclaw_dist_rank() == 0, 0};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     st = sclaw_train_run(!resume ? &cfg : cfgpath ? &given : NULL, &o, out, resume, &tsrc, val, progress, &pr, &res);
@@ -373,15 +383,19 @@ int cmd_train(int argc, char **argv)
     signal(SIGTERM, SIG_DFL);
     if (st)
         goto done;
-    print_result(out, &cfg, &res);
-    if (!res.finished && !cli.quiet)
+    if (sclaw_dist_rank() == 0)
+        print_result(out, &cfg, &res);
+    if (!res.finished && !cli.quiet && sclaw_dist_rank() == 0)
         fprintf(stderr, "stopped after step %lld of %lld; continue with: sclaw train --resume --data %s --out %s\n",
                 (long long)res.step, (long long)o.steps, data, out);
 done:
-    if (st)
+    if (st) {
         rc = cli_fail(cmd, st);
+        sclaw_dist_abort(rc); /* other ranks would wait in a collective */
+    }
     sclaw_loader_source_free(&ts);
     sclaw_loader_source_free(&vs);
     sclaw_loader_close(&loader);
+    sclaw_dist_finalize();
     return rc;
 }

@@ -30,6 +30,9 @@ int sclaw_dist_allreduce_sum_d(double *x, int64_t n);
 int sclaw_dist_bcast(void *buf, size_t bytes);
 /* Wait for every rank. */
 void sclaw_dist_barrier(void);
+/* End every rank of the job after an error on this one (several ranks), so
+ * no rank waits forever in a collective; a no-op for one process. */
+void sclaw_dist_abort(int code);
 /* 1 when sclaw was built with MPI support. */
 int sclaw_dist_available(void);
 

@@ -75,6 +75,12 @@ void sclaw_dist_barrier(void)
         MPI_Barrier(MPI_COMM_WORLD);
 }
 
+void sclaw_dist_abort(int code)
+{
+    if (inited && size_ > 1)
+        MPI_Abort(MPI_COMM_WORLD, code);
+}
+
 #else /* built without MPI: one process */
 
 int sclaw_dist_init(int *argc, char ***argv)
@@ -94,5 +100,6 @@ int sclaw_dist_allreduce_sum_f(float *x, int64_t n) { (void)x; (void)n; return S
 int sclaw_dist_allreduce_sum_d(double *x, int64_t n) { (void)x; (void)n; return SCLAW_OK; }
 int sclaw_dist_bcast(void *buf, size_t bytes) { (void)buf; (void)bytes; return SCLAW_OK; }
 void sclaw_dist_barrier(void) {}
+void sclaw_dist_abort(int code) { (void)code; }
 
 #endif

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sclaw_account.h"
 #include "sclaw_arch.h"
+#include "sclaw_dist.h"
 #include "sclaw_io.h"
 #include "sclaw_safetensors.h"
 #include "sclaw_status.h"
@@ -107,7 +108,9 @@ int sclaw_train_opts_from_json(struct sclaw_train_opts *o, const json_t *j, cons
 int sclaw_eval_loss(struct sclaw_model *m, struct sclaw_batch_source *src, int64_t n,
                     int64_t B, double *loss)
 {
-    const int64_t T = m->T, N = B * T;
+    /* data-parallel: every rank reads the same B rows and evaluates its slice */
+    const int rank = sclaw_dist_rank(), nranks = sclaw_dist_size();
+    const int64_t T = m->T, N = B * T, Bl = B / nranks, off = (int64_t)rank * Bl * T;
     int32_t *in = malloc((size_t)N * sizeof *in), *tg = malloc((size_t)N * sizeof *tg),
             *sg = malloc((size_t)N * sizeof *sg);
     double sum = 0;
@@ -124,13 +127,16 @@ int sclaw_eval_loss(struct sclaw_model *m, struct sclaw_batch_source *src, int64
         int64_t k;
         if ((st = src->next(src->ctx, in, tg, sg, B, T)))
             goto done;
-        struct sclaw_lm_batch b = {B, T, in, tg, sg};
+        struct sclaw_lm_batch b = {Bl, T, in + off, tg + off, sg + off};
         if ((st = sclaw_model_forward(m, &b, &l, &k)))
             goto done;
-        sum += l * (double)k;
+        sum += k ? l * (double)k : 0;
         cnt += k;
     }
-    *loss = cnt ? sum / (double)cnt : NAN;
+    double tot[2] = {sum, (double)cnt};
+    if ((st = sclaw_dist_allreduce_sum_d(tot, 2)))
+        goto done;
+    *loss = tot[1] > 0 ? tot[0] / tot[1] : NAN;
 done:
     free(in);
     free(tg);
@@ -151,6 +157,7 @@ struct run {
     double tokens, flops, elapsed, last_loss, last_val;
     int64_t last_save;          /* step of the last checkpoint, -1 if none */
     int32_t *in, *tgt, *seg;
+    int rank, nranks;           /* data-parallel ranks (sclaw_dist.h); rank 0 writes */
 };
 
 static const char *const log_cols[] = {"step", "tokens", "flops", "lr", "train_loss",
@@ -209,6 +216,10 @@ static json_t *state_json(const struct run *r, struct sclaw_batch_source *train)
 static int save_checkpoint(struct run *r, struct sclaw_batch_source *train)
 {
     char p[4200];
+    if (r->rank != 0) { /* every rank holds the same state; rank 0 writes it */
+        r->last_save = r->step;
+        return SCLAW_OK;
+    }
     int st = sclaw_csv_write(&r->log, path_in(r, "log.csv", p, sizeof p));
     if (st)
         return st;
@@ -224,6 +235,8 @@ static int save_checkpoint(struct run *r, struct sclaw_batch_source *train)
 static int save_model(const struct run *r)
 {
     char p[4200];
+    if (r->rank != 0)
+        return SCLAW_OK;
     json_t *meta = json_pack("{s:s, s:s}", "format", "pt", "model_type", r->cfg.arch->name);
     int st = sclaw_st_save_table(path_in(r, "model.safetensors", p, sizeof p), &r->m.tt,
                                  r->m.params, "", meta);
@@ -280,6 +293,8 @@ done:
 static int write_result(struct run *r, double wall)
 {
     char p[4200];
+    if (r->rank != 0)
+        return SCLAW_OK;
     struct sclaw_params np;
     sclaw_count_params(&r->cfg, &np);
     json_t *j = sclaw_config_to_json(&r->cfg);
@@ -304,12 +319,52 @@ static int write_result(struct run *r, double wall)
     json_object_set_new(j, "reset_at_document_boundaries", json_boolean(r->o.doc_reset));
     json_object_set_new(j, "dataset", r->o.data_name ? json_string(r->o.data_name) : json_null());
     json_object_set_new(j, "threads", json_integer(sclaw_threads_get()));
+    json_object_set_new(j, "mpi_ranks", json_integer(r->nranks));
     json_object_set_new(j, "train_time_s", json_real(r->elapsed));
     json_object_set_new(j, "tokens_per_s", sclaw_json_number(wall > 0 ? r->tokens / wall : NAN));
     json_object_set_new(j, "peak_rss_bytes", sclaw_json_number(sclaw_peak_rss()));
     int st = sclaw_json_write(path_in(r, "result.json", p, sizeof p), j);
     json_decref(j);
     return st;
+}
+
+/* Every rank learns whether any rank failed (a collective: all ranks call it
+ * at the same point), so none is left waiting in a later collective. */
+static int agree(int st)
+{
+    double failed = st != SCLAW_OK;
+    int e = sclaw_dist_allreduce_sum_d(&failed, 1);
+    if (st)
+        return st;
+    if (e)
+        return e;
+    return failed > 0 ? sclaw_fail(SCLAW_E_IO, "another MPI rank failed; see its message") : SCLAW_OK;
+}
+
+/* Data-parallel step: rank k computed the gradient of the mean loss over its
+ * ntok targets; the global gradient is the token-weighted mean of those,
+ * sum_k ntok_k g_k / sum_k ntok_k, summed over the ranks with one Allreduce
+ * of the flat gradient buffer. */
+static int reduce_step(struct run *r, double *loss, int64_t ntok)
+{
+    float *g = r->m.grads;
+    const int64_t n = r->m.tt.numel;
+    const float w = (float)ntok;
+    double tot[2] = {ntok ? *loss * (double)ntok : 0.0, (double)ntok};
+    int st;
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; i++)
+        g[i] *= w;
+    if ((st = sclaw_dist_allreduce_sum_f(g, n)) || (st = sclaw_dist_allreduce_sum_d(tot, 2)))
+        return st;
+    if (!(tot[1] > 0))
+        return sclaw_fail(SCLAW_E_NUMERIC, "no training targets in the global batch");
+    const float inv = (float)(1.0 / tot[1]);
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; i++)
+        g[i] *= inv;
+    *loss = tot[0] / tot[1];
+    return SCLAW_OK;
 }
 
 static void run_free(struct run *r)
@@ -333,6 +388,11 @@ static int open_run(struct run *r, const struct sclaw_config *c, const struct sc
     char p[4200];
     int st;
     path_in(r, "config.json", p, sizeof p);
+    if (!resume && r->rank != 0) { /* rank 0 checks and writes the new run's files */
+        r->cfg = *c;
+        r->o = *o;
+        return sclaw_train_check(&r->o, &r->cfg);
+    }
     if (!resume) {
         if (exists(path_in(r, "result.json", p, sizeof p)))
             return sclaw_fail(SCLAW_E_ARG,
@@ -392,24 +452,36 @@ int sclaw_train_run(const struct sclaw_config *c, const struct sclaw_train_opts 
 {
     struct run r;
     char p[4200];
-    int st;
+    int st = SCLAW_OK;
     memset(&r, 0, sizeof r);
     memset(res, 0, sizeof *res);
     r.last_save = -1;
     r.last_val = NAN;
     r.last_loss = NAN;
+    r.rank = sclaw_dist_rank();
+    r.nranks = sclaw_dist_size();
     if (strlen(rundir) >= sizeof r.dir - 64)
         return sclaw_fail(SCLAW_E_ARG, "run directory path too long");
     snprintf(r.dir, sizeof r.dir, "%s", rundir);
-    if ((st = make_dir(r.dir)))
-        return st;
-    if ((st = open_run(&r, c, o, resume)))
+    /* rank 0 creates or checks the run directory first; the others follow */
+    if (r.rank == 0 && !(st = make_dir(r.dir)))
+        st = open_run(&r, c, o, resume);
+    if ((st = agree(st)))
         goto done;
-    const int64_t B = r.o.batch, T = r.cfg.context_length, N = B * T;
+    if (r.rank != 0 && (st = open_run(&r, c, o, resume)))
+        goto done;
+    if (r.o.batch % r.nranks) {
+        st = sclaw_fail(SCLAW_E_ARG, "the batch of %lld sequences does not split over %d MPI ranks",
+                        (long long)r.o.batch, r.nranks);
+        goto done;
+    }
+    /* each rank trains on its slice of Bl sequences of every global batch */
+    const int64_t B = r.o.batch, Bl = B / r.nranks, T = r.cfg.context_length, N = B * T;
+    const int64_t off = (int64_t)r.rank * Bl * T;
     if ((st = sclaw_model_init(&r.m, &r.cfg)))
         goto done;
     r.m.doc_reset = r.o.doc_reset;
-    if ((st = sclaw_model_reserve(&r.m, B, T)))
+    if ((st = sclaw_model_reserve(&r.m, Bl, T)))
         goto done;
     if ((st = sclaw_adamw_init(&r.opt, &r.m.tt, r.o.beta1, r.o.beta2, r.o.eps, r.o.weight_decay)))
         goto done;
@@ -500,8 +572,11 @@ int sclaw_train_run(const struct sclaw_config *c, const struct sclaw_train_opts 
         double t0 = now_s(), loss;
         if ((st = train->next(train->ctx, r.in, r.tgt, r.seg, B, T)))
             goto done;
-        struct sclaw_lm_batch b = {B, T, r.in, r.tgt, r.seg};
-        if ((st = sclaw_model_forward_backward(&r.m, &b, &loss, NULL)))
+        struct sclaw_lm_batch b = {Bl, T, r.in + off, r.tgt + off, r.seg + off};
+        int64_t ntok;
+        if ((st = sclaw_model_forward_backward(&r.m, &b, &loss, &ntok)))
+            goto done;
+        if (r.nranks > 1 && (st = reduce_step(&r, &loss, ntok)))
             goto done;
         double gn = sclaw_grad_norm(r.m.grads, r.m.tt.numel);
         if (!isfinite(loss) || !isfinite(gn)) {
