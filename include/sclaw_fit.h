@@ -70,7 +70,9 @@ struct sclaw_runs {
     char **model_type;        /* "llama" / "mlstm_v1" */
     char **experiment_set;    /* "tokenparam" / "isoflop" ("" if absent) */
     char **model_size;        /* TokenParam size label ("160M", "7B long"; "" if none) */
-    double *budget;           /* IsoFLOP budget label of §5.1 computed from C (6e18 ...),
+    double *budget;           /* IsoFLOP budget label of §5.1 computed from C (6e18 ...), or,
+                                 when C is outside the paper's categories, the numeric
+                                 isoflop_budget_tag column (studies sclaw planned);
                                  NaN for "extra" and for non-IsoFLOP rows */
     double *ratio_label;      /* preset token/param ratio label of §5.1 (22 ... 2200),
                                  NaN for "extra" */

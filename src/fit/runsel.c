@@ -102,7 +102,8 @@ void sclaw_runs_free(struct sclaw_runs *r)
 
 /* Column indices (-1 when absent). */
 struct cols {
-    int64_t model_type, N, D, loss, set, ctx, C, C_tfla, size, dataset, gbs, steps, run_tag;
+    int64_t model_type, N, D, loss, set, ctx, C, C_tfla, size, dataset, gbs, steps, run_tag,
+        budget_tag;
 };
 
 /* A required positive number: empty -> *skip = 1; otherwise it must parse and be > 0. */
@@ -252,6 +253,7 @@ int sclaw_runs_load(struct sclaw_runs *r, const char *path, const struct sclaw_r
     c.C = sclaw_csv_col(&t, "num_flops_training");
     c.C_tfla = sclaw_csv_col(&t, "num_flops_training_mlstm_tfla");
     c.size = sclaw_csv_col(&t, "model_size");
+    c.budget_tag = sclaw_csv_col(&t, "isoflop_budget_tag");
     c.dataset = sclaw_csv_col(&t, "dataset");
     c.gbs = sclaw_csv_col(&t, "global_batch_size");
     c.steps = sclaw_csv_col(&t, "num_train_steps");
@@ -326,6 +328,12 @@ int sclaw_runs_load(struct sclaw_runs *r, const char *path, const struct sclaw_r
         if (isnan(ri.C))
             ri.C = recompute_C(&t, i, &c, SCLAW_MLSTM_FLOPS_FIRST);
         ri.budget = ri.isoflop && isfinite(ri.C) ? sclaw_isoflop_budget_label(ri.C) : NAN;
+        /* budgets outside the paper's categories (a study sclaw planned, e.g.
+         * "1e+14") come from the run table's isoflop_budget_tag */
+        double tag;
+        if (ri.isoflop && isnan(ri.budget) && c.budget_tag >= 0 &&
+            sclaw_parse_double(sclaw_csv_cell(&t, i, c.budget_tag), &tag) == 0 && tag > 0)
+            ri.budget = tag;
         if (f->paper_filters && !paper_keep(&t, i, &c, &ri))
             continue;
 
