@@ -113,8 +113,12 @@ void sclaw_attention_step(float *out, const float *q, const float *kcache, const
  *   q, k: (BH, T, dqk)   v, h: (BH, T, dv)   i, f: (BH, T) gate preactivations
  *   after the soft-cap (i = log input gate, logsigmoid(f) = log forget gate).
  * State: C (BH, dqk, dv), n (BH, dqk), m (BH). A NULL state pointer means a
- * zero initial state (m = 0) and no final state wanted. eps = 1e-6, q scaled by
- * dqk^-1/2 (§3.8).  */
+ * zero initial state (m = 0) and no final state wanted; C, n, m are either all
+ * NULL or all non-NULL. eps = 1e-6, q scaled by dqk^-1/2 (§3.8).
+ * Workspaces are counted in floats and must be 8-byte aligned (any malloc'd
+ * block is; 64-byte alignment is best for BLAS). They hold double arrays.
+ * The forms differ only at eps level: h = num / (max(|n.q|, e^-m) + eps)
+ * with a form-dependent stabiliser m.  */
 #define SCLAW_MLSTM_EPS 1e-6f
 
 /* §3.1 recurrent form: T steps, state updated in place (must be non-NULL). */
@@ -122,17 +126,23 @@ void sclaw_mlstm_forward_recurrent(float *h, float *C, float *n, float *m, const
                                    const float *k, const float *v, const float *i,
                                    const float *f, int64_t BH, int64_t T, int64_t dqk,
                                    int64_t dv);
-/* §3.2 parallel form (zero initial state), O(T^2): the reference for tests. */
+/* §3.2 parallel form (zero initial state), O(T^2): the reference for tests.
+ * Forward and backward share one workspace size. The backward recomputes the
+ * normaliser (it is not saved) and, like the chunkwise one, treats it and the
+ * stabiliser as constants (§3.5). */
+size_t sclaw_mlstm_parallel_workspace(int64_t BH, int64_t T, int64_t dqk, int64_t dv);
 void sclaw_mlstm_forward_parallel(float *h, const float *q, const float *k, const float *v,
                                   const float *i, const float *f, int64_t BH, int64_t T,
-                                  int64_t dqk, int64_t dv);
+                                  int64_t dqk, int64_t dv, float *work);
 void sclaw_mlstm_backward_parallel(float *dq, float *dk, float *dv_, float *di, float *df,
                                    const float *dh, const float *q, const float *k,
                                    const float *v, const float *i, const float *f, int64_t BH,
-                                   int64_t T, int64_t dqk, int64_t dv);
+                                   int64_t T, int64_t dqk, int64_t dv, float *work);
 /* §3.3 chunkwise form, chunk L; T need not be a multiple of L (the last chunk
  * is shorter). C, n, m: initial state in, final state out (NULL: zero / not
- * wanted). nout, mout: (BH, T) saved for backward (NULL if not training). */
+ * wanted). nout, mout: (BH, T) saved for backward (NULL if not training).
+ * The workspace is sized for the backward (it keeps the NC = ceil(T/L) chunk
+ * start states, BH*NC*dqk*dv floats); the forward uses a small part of it. */
 size_t sclaw_mlstm_chunkwise_workspace(int64_t BH, int64_t T, int64_t dqk, int64_t dv, int64_t L);
 void sclaw_mlstm_forward_chunkwise(float *h, float *nout, float *mout, float *C, float *n,
                                    float *m, const float *q, const float *k, const float *v,
@@ -140,7 +150,8 @@ void sclaw_mlstm_forward_chunkwise(float *h, float *nout, float *mout, float *C,
                                    int64_t dqk, int64_t dv, int64_t L, float *work);
 /* §3.4 chunkwise backward from zero initial state, normaliser and stabiliser
  * treated as constants (§3.5: exact only because a scale-invariant per-head
- * norm follows the cell). */
+ * norm follows the cell). nout, mout from the forward (any chunk size: they
+ * are the recurrent normaliser and stabiliser of every step). */
 void sclaw_mlstm_backward_chunkwise(float *dq, float *dk, float *dv_, float *di, float *df,
                                     const float *dh, const float *q, const float *k,
                                     const float *v, const float *i, const float *f,
