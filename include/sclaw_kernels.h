@@ -91,7 +91,9 @@ void sclaw_xent_backward_inplace(float *logits, const float *dloss, const int32_
 /* ---- causal multi-head attention (models.md §2) ---------------------------
  * q, k, v, out: (B, T, NH, hd) (the layout of the fused projection output).
  * Scores s = q.k / sqrt(hd), causal, and if seg != NULL masked to the same
- * segment id (seg: (B, T), document masking). lse: (B, NH, T) saved. */
+ * segment id (seg: (B, T), document masking). lse: (B, NH, T) saved.
+ * work: sclaw_attention_workspace() FLOATS (not bytes), O(T) per thread;
+ * forward and backward share it. Not to be called from a parallel region. */
 size_t sclaw_attention_workspace(int64_t B, int64_t T, int64_t NH, int64_t hd);
 void sclaw_attention_forward(float *out, float *lse, const float *q, const float *k,
                              const float *v, const int32_t *seg, int64_t B, int64_t T,

@@ -1,0 +1,326 @@
+/* attention.c - causal multi-head attention with optional document masking,
+ * and the single-token decode step against a KV cache (models.md §2, §4).
+ *
+ *   s_ij = q_i . k_j / sqrt(hd)   for j <= i and (seg == NULL or seg_j == seg_i)
+ *   p_ij = exp(s_ij - lse_i),     lse_i = log sum_j exp(s_ij)
+ *   o_i  = sum_j p_ij v_j
+ *
+ * Shapes: q, k, v, out, dq, dk, dv, dout (B, T, NH, hd): the layout of the
+ * fused QKV projection output, so a head's rows are strided by NH*hd and
+ * reach BLAS as a leading dimension (no transposed copies). seg (B, T).
+ * lse (B, NH, T) is saved by the forward for the backward.
+ *
+ * Algorithm (flash-attention style, exact): per (batch, head) and block of QB
+ * query rows, the scores against every key up to the block's causal limit are
+ * one sgemm; the masked softmax runs in place on that block; o = P V is a
+ * second sgemm. Memory is O(QB * T) per thread instead of O(T^2). The
+ * backward recomputes P from the saved lse instead of storing it, then
+ *   dV += P^T dO          dP = dO V^T
+ *   dS  = P * (dP - rowsum(dO * O))      (softmax backward; rowsum(P dP) = dO . o)
+ *   dQ += dS K / sqrt(hd) dK += dS^T Q / sqrt(hd)
+ * all as sgemm. Threads split (batch, head[, query block]); BLAS calls made
+ * inside the parallel region run single-threaded (the OpenMP build of
+ * OpenBLAS checks omp_in_parallel()), so there is no oversubscription.
+ *
+ * Segment masking skips keys before the query block's document when the ids
+ * are non-decreasing along t (packed documents); any other id pattern is still
+ * masked exactly, just without the skip.
+ */
+#include "sclaw_kernels.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "sclaw_status.h"
+
+/* Query rows per block: the score block is QB x (keys), and 64 rows keep
+ * both sgemm shapes efficient while a 64 x 8192 block is only 2 MiB. */
+#define QB 64
+
+/* Workspace slots: one per thread that may run, never more than the tasks.
+ * omp_get_num_procs() is fixed for the process, so the size a caller
+ * allocated stays valid when the thread count changes afterwards. */
+static int64_t nslots(int64_t tasks)
+{
+    int64_t p = omp_get_num_procs();
+    return tasks < p ? tasks : p;
+}
+
+/* Floats per slot: P and dP blocks plus the rowsum(dO*O) vector. */
+static int64_t slot_floats(int64_t T) { return 2 * QB * T + QB; }
+
+size_t sclaw_attention_workspace(int64_t B, int64_t T, int64_t NH, int64_t hd)
+{
+    (void)hd;
+    if (B <= 0 || T <= 0 || NH <= 0)
+        return 0;
+    return (size_t)(nslots(B * NH) * slot_floats(T));
+}
+
+/* Threads to use: the current OpenMP setting, capped by the slots. */
+static int nthreads(int64_t tasks)
+{
+    int64_t t = omp_get_max_threads(), s = nslots(tasks);
+    return (int)(t < s ? t : s);
+}
+
+/* First key that a block of queries [i0, i1) can attend to: the start of
+ * query i0's document if ids never decrease up to i1 (then every document is
+ * one contiguous run), else 0. seg_b: (T) ids of this batch row, or NULL. */
+static int64_t key_start(const int32_t *seg_b, int64_t i0, int64_t i1)
+{
+    if (!seg_b)
+        return 0;
+    for (int64_t t = 1; t < i1; t++)
+        if (seg_b[t] < seg_b[t - 1])
+            return 0;
+    int64_t ks = i0;
+    while (ks > 0 && seg_b[ks - 1] == seg_b[i0])
+        ks--;
+    return ks;
+}
+
+/* Scores of query rows [i0, i1) against keys [ks, i1) for one (b, h):
+ * S (nq, nk) = scale * Q K^T, one sgemm over the strided head rows. */
+static void scores(float *S, const float *qh, const float *kh, int64_t i0, int64_t i1,
+                   int64_t ks, int64_t ld, int64_t hd, float scale)
+{
+    int64_t nq = i1 - i0, nk = i1 - ks;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)hd, scale,
+                qh + i0 * ld, (int)ld, kh + ks * ld, (int)ld, 0.0f, S, (int)nk);
+}
+
+/* Is key j visible from query i (given j in the computed range)? */
+static inline int visible(const int32_t *seg_b, int64_t i, int64_t j)
+{
+    return j <= i && (!seg_b || seg_b[j] == seg_b[i]);
+}
+
+static void check_dims(int64_t B, int64_t T, int64_t NH, int64_t hd)
+{
+    SCLAW_ASSERT(B >= 0 && T >= 0 && NH >= 0 && hd >= 1);
+    SCLAW_ASSERT(T <= INT_MAX && NH * hd <= INT_MAX);
+}
+
+void sclaw_attention_forward(float *out, float *lse, const float *q, const float *k,
+                             const float *v, const int32_t *seg, int64_t B, int64_t T,
+                             int64_t NH, int64_t hd, float *work)
+{
+    check_dims(B, T, NH, hd);
+    if (B == 0 || T == 0 || NH == 0)
+        return;
+    const int64_t ld = NH * hd, nblk = (T + QB - 1) / QB, ntask = B * NH * nblk;
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    const int64_t per = slot_floats(T);
+    /* Forward blocks are independent, so tasks are (b, h, block). Later
+     * blocks see more keys; dynamic scheduling evens that out. */
+#pragma omp parallel num_threads(nthreads(B * NH))
+    {
+        float *S = work + (int64_t)omp_get_thread_num() * per;
+#pragma omp for schedule(dynamic)
+        for (int64_t task = 0; task < ntask; task++) {
+            int64_t bh = task / nblk, blk = task % nblk, b = bh / NH, h = bh % NH;
+            int64_t i0 = blk * QB, i1 = i0 + QB < T ? i0 + QB : T, nq = i1 - i0;
+            const int32_t *seg_b = seg ? seg + b * T : NULL;
+            int64_t ks = key_start(seg_b, i0, i1), nk = i1 - ks;
+            const float *qh = q + b * T * ld + h * hd, *kh = k + b * T * ld + h * hd;
+            const float *vh = v + b * T * ld + h * hd;
+            scores(S, qh, kh, i0, i1, ks, ld, hd, scale);
+            for (int64_t r = 0; r < nq; r++) {
+                int64_t i = i0 + r;
+                float *row = S + r * nk;
+                /* masked softmax in place; the query itself is always visible,
+                 * so the max is finite and the sum >= 1 */
+                float mx = -INFINITY;
+                for (int64_t j = ks; j <= i; j++)
+                    if (visible(seg_b, i, j) && row[j - ks] > mx)
+                        mx = row[j - ks];
+                double sum = 0;
+                for (int64_t j = ks; j < i1; j++) {
+                    float p = visible(seg_b, i, j) ? expf(row[j - ks] - mx) : 0.0f;
+                    row[j - ks] = p;
+                    sum += p;
+                }
+                lse[bh * T + i] = (float)(mx + log(sum));
+                float inv = (float)(1.0 / sum);
+                for (int64_t j = 0; j < nk; j++)
+                    row[j] *= inv;
+            }
+            /* o (nq, hd) = P (nq, nk) . V[ks:i1] (nk, hd) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
+                        1.0f, S, (int)nk, vh + ks * ld, (int)ld, 0.0f,
+                        out + b * T * ld + i0 * ld + h * hd, (int)ld);
+        }
+    }
+}
+
+void sclaw_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                              const float *out, const float *lse, const float *q, const float *k,
+                              const float *v, const int32_t *seg, int64_t B, int64_t T,
+                              int64_t NH, int64_t hd, float *work)
+{
+    check_dims(B, T, NH, hd);
+    if (B == 0 || T == 0 || NH == 0)
+        return;
+    const int64_t ld = NH * hd, nblk = (T + QB - 1) / QB;
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    const int64_t per = slot_floats(T);
+    /* Tasks are whole (b, h): dK and dV of a head collect contributions from
+     * every query block, and one owner per head means no write races. */
+#pragma omp parallel num_threads(nthreads(B * NH))
+    {
+        float *P = work + (int64_t)omp_get_thread_num() * per;
+        float *dP = P + QB * T, *Di = dP + QB * T;
+#pragma omp for schedule(dynamic)
+        for (int64_t bh = 0; bh < B * NH; bh++) {
+            int64_t b = bh / NH, h = bh % NH, base = b * T * ld + h * hd;
+            const int32_t *seg_b = seg ? seg + b * T : NULL;
+            const float *qh = q + base, *kh = k + base, *vh = v + base;
+            const float *oh = out + base, *doh = dout + base;
+            float *dqh = dq + base, *dkh = dk + base, *dvh = dv + base;
+            for (int64_t blk = 0; blk < nblk; blk++) {
+                int64_t i0 = blk * QB, i1 = i0 + QB < T ? i0 + QB : T, nq = i1 - i0;
+                int64_t ks = key_start(seg_b, i0, i1), nk = i1 - ks;
+                /* recompute P = exp(S - lse), zero where masked */
+                scores(P, qh, kh, i0, i1, ks, ld, hd, scale);
+                for (int64_t r = 0; r < nq; r++) {
+                    int64_t i = i0 + r;
+                    float l = lse[bh * T + i], *row = P + r * nk;
+                    for (int64_t j = ks; j < i1; j++)
+                        row[j - ks] = visible(seg_b, i, j) ? expf(row[j - ks] - l) : 0.0f;
+                    /* Di = rowsum(dO * O) = sum_j P_ij dP_ij */
+                    double d = 0;
+                    for (int64_t e = 0; e < hd; e++)
+                        d += (double)doh[i * ld + e] * oh[i * ld + e];
+                    Di[r] = (float)d;
+                }
+                /* dV[ks:i1] (nk, hd) += P^T (nk, nq) . dO (nq, hd) */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)hd, (int)nq,
+                            1.0f, P, (int)nk, doh + i0 * ld, (int)ld, 1.0f, dvh + ks * ld,
+                            (int)ld);
+                /* dP (nq, nk) = dO (nq, hd) . V[ks:i1]^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)hd,
+                            1.0f, doh + i0 * ld, (int)ld, vh + ks * ld, (int)ld, 0.0f, dP,
+                            (int)nk);
+                /* dS = P * (dP - Di), the softmax Jacobian applied row by row;
+                 * masked entries have P = 0 and so dS = 0 */
+                for (int64_t r = 0; r < nq; r++)
+                    for (int64_t j = 0; j < nk; j++)
+                        dP[r * nk + j] = P[r * nk + j] * (dP[r * nk + j] - Di[r]);
+                /* s = scale q.k:  dQ (nq, hd) += scale dS . K,  dK += scale dS^T . Q */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
+                            scale, dP, (int)nk, kh + ks * ld, (int)ld, 1.0f, dqh + i0 * ld,
+                            (int)ld);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)hd, (int)nq,
+                            scale, dP, (int)nk, qh + i0 * ld, (int)ld, 1.0f, dkh + ks * ld,
+                            (int)ld);
+            }
+        }
+    }
+}
+
+void sclaw_attention_forward_ref(float *out, const float *q, const float *k, const float *v,
+                                 const int32_t *seg, int64_t B, int64_t T, int64_t NH, int64_t hd)
+{
+    check_dims(B, T, NH, hd);
+    const int64_t ld = NH * hd;
+    const double scale = 1.0 / sqrt((double)hd);
+    /* Plain loops in double, no BLAS, no blocking, no scratch memory: the
+     * scores are recomputed for every output element (O(T^2 hd^2), fine for
+     * the sizes tests and benchmark verification use). */
+#pragma omp parallel for collapse(3)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < NH; h++)
+            for (int64_t i = 0; i < T; i++) {
+                const int32_t *seg_b = seg ? seg + b * T : NULL;
+                const float *qi = q + (b * T + i) * ld + h * hd;
+                double mx = -INFINITY, sum = 0;
+                for (int64_t j = 0; j <= i; j++) {
+                    if (!visible(seg_b, i, j))
+                        continue;
+                    const float *kj = k + (b * T + j) * ld + h * hd;
+                    double s = 0;
+                    for (int64_t e = 0; e < hd; e++)
+                        s += (double)qi[e] * kj[e];
+                    mx = fmax(mx, s * scale);
+                }
+                float *oi = out + (b * T + i) * ld + h * hd;
+                for (int64_t e = 0; e < hd; e++)
+                    oi[e] = 0;
+                /* accumulate o in double in a second pass, one key at a time */
+                for (int64_t e = 0; e < hd; e++) {
+                    double acc = 0;
+                    sum = 0;
+                    for (int64_t j = 0; j <= i; j++) {
+                        if (!visible(seg_b, i, j))
+                            continue;
+                        const float *kj = k + (b * T + j) * ld + h * hd;
+                        double s = 0;
+                        for (int64_t c = 0; c < hd; c++)
+                            s += (double)qi[c] * kj[c];
+                        double p = exp(s * scale - mx);
+                        sum += p;
+                        acc += p * v[(b * T + j) * ld + h * hd + e];
+                    }
+                    oi[e] = (float)(acc / sum);
+                }
+            }
+}
+
+/* Keys per block of the decode step; their scores live on the stack. */
+#define KB 64
+
+void sclaw_attention_step(float *out, const float *q, const float *kcache, const float *vcache,
+                          int64_t B, int64_t NH, int64_t Tk, int64_t Tmax, int64_t hd)
+{
+    SCLAW_ASSERT(Tk >= 1 && Tk <= Tmax && hd >= 1);
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    /* One pass over the cache with an online softmax (running max m and sum
+     * l, the output row rescaled whenever m grows): decode is bound by
+     * reading K and V, so each is read once. */
+#pragma omp parallel for collapse(2)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < NH; h++) {
+            int64_t bh = b * NH + h;
+            const float *qh = q + bh * hd;
+            const float *kh = kcache + bh * Tmax * hd, *vh = vcache + bh * Tmax * hd;
+            float *o = out + bh * hd;
+            float s[KB], m = -INFINITY;
+            double l = 0;
+            for (int64_t e = 0; e < hd; e++)
+                o[e] = 0;
+            for (int64_t j0 = 0; j0 < Tk; j0 += KB) {
+                int64_t nb = Tk - j0 < KB ? Tk - j0 : KB;
+                float bm = -INFINITY;
+                for (int64_t jj = 0; jj < nb; jj++) {
+                    const float *kj = kh + (j0 + jj) * hd;
+                    float d = 0;
+                    for (int64_t e = 0; e < hd; e++)
+                        d += qh[e] * kj[e];
+                    s[jj] = d * scale;
+                    bm = s[jj] > bm ? s[jj] : bm;
+                }
+                if (bm > m) {
+                    /* exp(-inf) = 0 on the first block: o and l are still 0 */
+                    float f = expf(m - bm);
+                    l *= f;
+                    for (int64_t e = 0; e < hd; e++)
+                        o[e] *= f;
+                    m = bm;
+                }
+                for (int64_t jj = 0; jj < nb; jj++) {
+                    float p = expf(s[jj] - m);
+                    const float *vj = vh + (j0 + jj) * hd;
+                    l += p;
+                    for (int64_t e = 0; e < hd; e++)
+                        o[e] += p * vj[e];
+                }
+            }
+            float inv = (float)(1.0 / l);
+            for (int64_t e = 0; e < hd; e++)
+                o[e] *= inv;
+        }
+}
