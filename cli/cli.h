@@ -61,5 +61,7 @@ int cli_double_list(const char *cmd, const char *flag, const char *s, double **o
 
 /* Subcommands. */
 int cmd_count(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ struct sclaw_cmd {
 /* Alphabetical, one line each. */
 static const struct sclaw_cmd commands[] = {
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
+    {"data", cmd_data, "tokenize a corpus into train/val token shards; check a prepared directory"},
+    {"tokenizer", cmd_tokenizer, "train, load, encode and decode byte-level BPE tokenizers"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
