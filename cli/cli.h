@@ -60,8 +60,10 @@ int cli_int64(const char *cmd, const char *flag, const char *s, int64_t lo, int6
 int cli_double_list(const char *cmd, const char *flag, const char *s, double **out, int64_t *n);
 
 /* Subcommands. */
+int cmd_bench(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 
 #endif
