@@ -200,8 +200,8 @@ struct sclaw_infer_timing {
     double acts_bytes;    /* activation block of the inference state */
 };
 /* Time TTFT and generate decode steps (greedy) for B sequences of random
- * prompt tokens (seed): one untimed warm-up, then the median of `repeat`
- * runs. The state is allocated once for the cell (Llama cache length
+ * prompt tokens (seed): one untimed warm-up (prefill of at most 512 tokens,
+ * a few steps), then the median of `repeat` runs. The state is allocated once for the cell (Llama cache length
  * prefill + generate + 1). */
 int sclaw_infer_time(const struct sclaw_model *m, int64_t B, int64_t prefill, int64_t generate,
                      int repeat, int64_t piece, uint64_t seed, struct sclaw_infer_timing *r);

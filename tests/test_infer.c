@@ -409,6 +409,29 @@ static void test_sampler(void **state)
     assert_int_equal(sclaw_sampler_init(&a, 4, NAN, 1.0, 0), SCLAW_E_ARG);
 }
 
+/* ---- the single-row matmul of decode steps --------------------------------------------
+ * A batch-1 step multiplies one row by every weight matrix; sclaw_matmul_forward
+ * takes a matrix-vector path there (no packing of the weights). Against the
+ * double-precision loops, with and without accumulation. */
+static void test_matmul_one_row(void **state)
+{
+    (void)state;
+    const int64_t K = 77, N = 131;
+    uint64_t rs = 3;
+    float *w = malloc((size_t)(N * K) * sizeof *w), x[77], y[131], r[131];
+    for (int64_t i = 0; i < N * K; i++)
+        w[i] = (float)tu_rand_normal(&rs);
+    for (int64_t i = 0; i < K; i++)
+        x[i] = (float)tu_rand_normal(&rs);
+    sclaw_matmul_forward(y, x, w, 1, K, N, 0);
+    sclaw_matmul_forward_ref(r, x, w, 1, K, N, 0);
+    tu_allclose_f(y, r, N, 1e-5, 1e-5, "one-row matmul");
+    sclaw_matmul_forward(y, x, w, 1, K, N, 1);
+    sclaw_matmul_forward_ref(r, x, w, 1, K, N, 1);
+    tu_allclose_f(y, r, N, 1e-5, 1e-5, "one-row matmul, accumulated");
+    free(w);
+}
+
 /* ---- bad input ------------------------------------------------------------------------ */
 
 static void test_bad_input(void **state)
@@ -594,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_llama_cache_contents),
         cmocka_unit_test(test_greedy_generation),
         cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_matmul_one_row),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_cli),
     };
