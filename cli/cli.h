@@ -63,7 +63,9 @@ int cli_double_list(const char *cmd, const char *flag, const char *s, double **o
 int cmd_bench(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

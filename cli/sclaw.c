@@ -19,8 +19,10 @@ static const struct sclaw_cmd commands[] = {
     {"bench", cmd_bench, "time inference (TTFT, decode steps) over a batch x prefill grid"},
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
     {"data", cmd_data, "tokenize a corpus into train/val token shards; check a prepared directory"},
+    {"eval", cmd_eval, "validation loss of a trained model on a token directory"},
     {"generate", cmd_generate, "generate text from a trained model (xLSTM state or Llama KV cache)"},
     {"tokenizer", cmd_tokenizer, "train, load, encode and decode byte-level BPE tokenizers"},
+    {"train", cmd_train, "train one xLSTM or Llama model on a token directory"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

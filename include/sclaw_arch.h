@@ -58,6 +58,8 @@ struct sclaw_arch {
     /* Fail (SCLAW_E_ARG) for configs the family's training code cannot run
      * (e.g. grouped-query attention); NULL if every derived config works. */
     int (*check_trainable)(const struct sclaw_config *c);
+    /* Peak learning rate of the paper's runs for this size (models.md §1.5). */
+    double (*default_lr)(const struct sclaw_config *c);
     /* Output-logit soft-cap (30 for xLSTM, 0 = none for Llama). */
     double logit_softcap;
     /* Floats one block saves for backward, and floats of scratch shared by all

@@ -91,7 +91,9 @@ void sclaw_xent_backward_inplace(float *logits, const float *dloss, const int32_
 /* ---- causal multi-head attention (models.md §2) ---------------------------
  * q, k, v, out: (B, T, NH, hd) (the layout of the fused projection output).
  * Scores s = q.k / sqrt(hd), causal, and if seg != NULL masked to the same
- * segment id (seg: (B, T), document masking). lse: (B, NH, T) saved.
+ * segment id (seg: (B, T), document masking: key j is visible from query t
+ * iff j <= t and seg[j] == seg[t]; packed documents with non-decreasing ids
+ * also skip the keys of earlier documents). lse: (B, NH, T) saved.
  * work: sclaw_attention_workspace() FLOATS (not bytes), O(T) per thread;
  * forward and backward share it. Not to be called from a parallel region. */
 size_t sclaw_attention_workspace(int64_t B, int64_t T, int64_t NH, int64_t hd);
@@ -106,7 +108,8 @@ void sclaw_attention_forward_ref(float *out, const float *q, const float *k, con
                                  const int32_t *seg, int64_t B, int64_t T, int64_t NH, int64_t hd);
 /* One decode step against a KV cache: q, out: (B, NH, hd); kcache, vcache:
  * (B, NH, Tmax, hd) holding Tk valid positions (the new token's k, v already
- * appended). */
+ * appended; 1 <= Tk <= Tmax; slots past Tk are never read). No mask: a
+ * decoded sequence is one document. Equals row Tk-1 of the forward. */
 void sclaw_attention_step(float *out, const float *q, const float *kcache, const float *vcache,
                           int64_t B, int64_t NH, int64_t Tk, int64_t Tmax, int64_t hd);
 

@@ -85,7 +85,7 @@
 
 /* One training/eval batch. inputs, targets: (B, T); a target < 0 is ignored.
  * seg: (B, T) document ids or NULL (one document per row). */
-struct sclaw_batch {
+struct sclaw_lm_batch {
     int64_t B, T;
     const int32_t *inputs;
     const int32_t *targets;
@@ -156,11 +156,11 @@ void sclaw_model_free(struct sclaw_model *m);
 
 /* Mean cross-entropy over the batch's valid targets (nats/token), no
  * gradients. *ntok receives the number of valid targets (may be NULL). */
-int sclaw_model_forward(struct sclaw_model *m, const struct sclaw_batch *b, double *loss,
+int sclaw_model_forward(struct sclaw_model *m, const struct sclaw_lm_batch *b, double *loss,
                         int64_t *ntok);
 /* Forward and backward: zeroes m->grads, then fills them with the gradient of
  * the mean loss over the batch's valid targets. */
-int sclaw_model_forward_backward(struct sclaw_model *m, const struct sclaw_batch *b,
+int sclaw_model_forward_backward(struct sclaw_model *m, const struct sclaw_lm_batch *b,
                                  double *loss, int64_t *ntok);
 
 #endif

@@ -11,10 +11,13 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sclaw_kernels.h"
+/* the kernels' private vectorised exp/tanh (static inline) */
+#include "../src/kernels/kmath.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -166,8 +169,9 @@ static double rms_loss(void *p)
 static void test_rmsnorm(void **state)
 {
     (void)state;
-    for (int rep = 0; rep < 3; rep++) {
-        int64_t N = rsize(1, 9), D = rep == 2 ? 131 : rsize(1, 40);
+    /* rep 3: D beyond one 1024-column chunk of the dw reduction */
+    for (int rep = 0; rep < 4; rep++) {
+        int64_t N = rsize(1, 9), D = rep == 2 ? 131 : rep == 3 ? 1100 : rsize(1, 40);
         float eps = 1e-6f;
         float *x = randn(N * D, 2), *w = randn(D, 1), *g = randn(N * D, 1);
         float *y = zeros(N * D), *rstd = zeros(N);
@@ -238,8 +242,10 @@ static double hn_loss(void *p)
 static void test_headnorm(void **state)
 {
     (void)state;
-    for (int rep = 0; rep < 3; rep++) {
-        int64_t N = rsize(1, 7), NH = rsize(1, 4), dv = rep == 2 ? 67 : rsize(2, 17);
+    /* rep 3: two dw column chunks, the border inside a head */
+    for (int rep = 0; rep < 4; rep++) {
+        int64_t N = rsize(1, 7), NH = rep == 3 ? 5 : rsize(1, 4);
+        int64_t dv = rep == 2 ? 67 : rep == 3 ? 230 : rsize(2, 17);
         int64_t D = NH * dv;
         float eps = 1e-6f;
         float *x = randn(N * D, 1.5), *w = randn(D, 1), *g = randn(N * D, 1);
@@ -534,13 +540,75 @@ static void test_xent(void **state)
     free(z), free(dl), free(c.z), free(c.dl), free(gz);
 }
 
+/* ---- norms: the dw reduction does not depend on the thread count ---------- */
+
+static void test_norm_threads(void **state)
+{
+    (void)state;
+    const int64_t N = 301, NH = 3, dv = 40, D = NH * dv;
+    float *x = randn(N * D, 1), *w = randn(D, 1), *g = randn(N * D, 1);
+    float *y = zeros(N * D), *r = zeros(N + N * NH), *m = zeros(N * NH);
+    float *dw[2], *dx[2], *hw[2], *hx[2];
+    int old = omp_get_max_threads();
+    sclaw_rmsnorm_forward(y, r, x, w, N, D, 1e-6f);
+    sclaw_headnorm_forward(y, m, r + N, x, w, N, NH, dv, 1e-6f);
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        dw[t] = zeros(D), dx[t] = zeros(N * D), hw[t] = zeros(D), hx[t] = zeros(N * D);
+        sclaw_rmsnorm_backward(dx[t], dw[t], g, x, w, r, N, D);
+        sclaw_headnorm_backward(hx[t], hw[t], g, x, w, m, r + N, N, NH, dv);
+    }
+    omp_set_num_threads(old);
+    tu_allclose_f(dw[1], dw[0], D, 1e-6, 1e-6, "rmsnorm dw, 2 threads vs 1");
+    tu_allclose_f(dx[1], dx[0], N * D, 0, 0, "rmsnorm dx, 2 threads vs 1");
+    tu_allclose_f(hw[1], hw[0], D, 1e-6, 1e-6, "headnorm dw, 2 threads vs 1");
+    tu_allclose_f(hx[1], hx[0], N * D, 0, 0, "headnorm dx, 2 threads vs 1");
+    for (int t = 0; t < 2; t++)
+        free(dw[t]), free(dx[t]), free(hw[t]), free(hx[t]);
+    free(x), free(w), free(g), free(y), free(r), free(m);
+}
+
+/* ---- kmath.h: the kernels' exp and tanh ----------------------------------- */
+
+static void test_kmath(void **state)
+{
+    (void)state;
+    /* dense sweep against libm in double; relative error in float ulps */
+    double worst_e = 0, worst_t = 0, at_e = 0, at_t = 0;
+    for (double x = -86.8; x < 88.6; x += 3e-4) {
+        float f = (float)x;
+        double want = exp((double)f), err = fabs(kexp(f) - want) / want;
+        if (err > worst_e)
+            worst_e = err, at_e = f;
+    }
+    for (double x = -20; x < 20; x += 1e-5) {
+        float f = (float)x;
+        double want = tanh((double)f);
+        if (want == 0)
+            continue;
+        double err = fabs(ktanh(f) - want) / fabs(want);
+        if (err > worst_t)
+            worst_t = err, at_t = f;
+    }
+    if (worst_e > 3e-7 || worst_t > 3e-7)
+        fail_msg("kexp worst rel %.3g at %g, ktanh worst rel %.3g at %g", worst_e, at_e,
+                 worst_t, at_t);
+    /* special values: exact limits, NaN propagates */
+    assert_true(kexp(-INFINITY) == 0.0f && kexp(-1000.0f) == 0.0f && kexp(0.0f) == 1.0f);
+    assert_true(isinf(kexp(INFINITY)) && isinf(kexp(1000.0f)) && isnan(kexp(NAN)));
+    assert_true(ktanh(INFINITY) == 1.0f && ktanh(-1e30f) == -1.0f && ktanh(0.0f) == 0.0f);
+    assert_true(ktanh(1e-30f) == 1e-30f && isnan(ktanh(NAN)));
+    assert_true(ksigmoid(-1000.0f) == 0.0f && ksigmoid(1000.0f) == 1.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),  cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_headnorm), cmocka_unit_test(test_gates),
         cmocka_unit_test(test_softcap),  cmocka_unit_test(test_rope),
-        cmocka_unit_test(test_xent),
+        cmocka_unit_test(test_xent),    cmocka_unit_test(test_norm_threads),
+        cmocka_unit_test(test_kmath),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

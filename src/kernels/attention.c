@@ -34,6 +34,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "kmath.h"
 #include "sclaw_status.h"
 
 /* Query rows per block: the score block is QB x (keys), and 64 rows keep
@@ -93,10 +94,69 @@ static void scores(float *S, const float *qh, const float *kh, int64_t i0, int64
                 qh + i0 * ld, (int)ld, kh + ks * ld, (int)ld, 0.0f, S, (int)nk);
 }
 
-/* Is key j visible from query i (given j in the computed range)? */
+/* Is key j visible from query i? (The reference; the fast path uses ranges.) */
 static inline int visible(const int32_t *seg_b, int64_t i, int64_t j)
 {
     return j <= i && (!seg_b || seg_b[j] == seg_b[i]);
+}
+
+/* Masked softmax of query i's scores row[0 .. i1-ks) (keys ks .. i1-1) in
+ * place; returns the row's logsumexp. The query itself is always visible,
+ * so the max is finite and the sum >= 1. Split into mask/no-mask loops so
+ * that each vectorises. */
+static float softmax_row(float *row, const int32_t *seg_b, int64_t ks, int64_t i, int64_t i1)
+{
+    int64_t nv = i + 1 - ks; /* causally visible keys ks..i */
+    float mx = -INFINITY;
+    double sum = 0;
+    if (!seg_b) {
+#pragma omp simd reduction(max : mx)
+        for (int64_t j = 0; j < nv; j++)
+            mx = row[j] > mx ? row[j] : mx;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < nv; j++) {
+            row[j] = kexp(row[j] - mx);
+            sum += row[j];
+        }
+    } else {
+        const int32_t *sk = seg_b + ks, si = seg_b[i];
+#pragma omp simd reduction(max : mx)
+        for (int64_t j = 0; j < nv; j++)
+            mx = sk[j] == si && row[j] > mx ? row[j] : mx;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < nv; j++) {
+            row[j] = sk[j] == si ? kexp(row[j] - mx) : 0.0f;
+            sum += row[j];
+        }
+    }
+    float inv = (float)(1.0 / sum);
+#pragma omp simd
+    for (int64_t j = 0; j < nv; j++)
+        row[j] *= inv;
+    /* keys after i in this block are in the future */
+    for (int64_t j = nv; j < i1 - ks; j++)
+        row[j] = 0.0f;
+    return (float)(mx + log(sum));
+}
+
+/* Recompute P from the saved lse (backward): row[j] = exp(s - lse) where
+ * visible, else 0. Same range conventions as softmax_row. */
+static void probs_row(float *row, const int32_t *seg_b, int64_t ks, int64_t i, int64_t i1,
+                      float lse)
+{
+    int64_t nv = i + 1 - ks;
+    if (!seg_b) {
+#pragma omp simd
+        for (int64_t j = 0; j < nv; j++)
+            row[j] = kexp(row[j] - lse);
+    } else {
+        const int32_t *sk = seg_b + ks, si = seg_b[i];
+#pragma omp simd
+        for (int64_t j = 0; j < nv; j++)
+            row[j] = sk[j] == si ? kexp(row[j] - lse) : 0.0f;
+    }
+    for (int64_t j = nv; j < i1 - ks; j++)
+        row[j] = 0.0f;
 }
 
 static void check_dims(int64_t B, int64_t T, int64_t NH, int64_t hd)
@@ -129,26 +189,8 @@ void sclaw_attention_forward(float *out, float *lse, const float *q, const float
             const float *qh = q + b * T * ld + h * hd, *kh = k + b * T * ld + h * hd;
             const float *vh = v + b * T * ld + h * hd;
             scores(S, qh, kh, i0, i1, ks, ld, hd, scale);
-            for (int64_t r = 0; r < nq; r++) {
-                int64_t i = i0 + r;
-                float *row = S + r * nk;
-                /* masked softmax in place; the query itself is always visible,
-                 * so the max is finite and the sum >= 1 */
-                float mx = -INFINITY;
-                for (int64_t j = ks; j <= i; j++)
-                    if (visible(seg_b, i, j) && row[j - ks] > mx)
-                        mx = row[j - ks];
-                double sum = 0;
-                for (int64_t j = ks; j < i1; j++) {
-                    float p = visible(seg_b, i, j) ? expf(row[j - ks] - mx) : 0.0f;
-                    row[j - ks] = p;
-                    sum += p;
-                }
-                lse[bh * T + i] = (float)(mx + log(sum));
-                float inv = (float)(1.0 / sum);
-                for (int64_t j = 0; j < nk; j++)
-                    row[j] *= inv;
-            }
+            for (int64_t r = 0; r < nq; r++)
+                lse[bh * T + i0 + r] = softmax_row(S + r * nk, seg_b, ks, i0 + r, i1);
             /* o (nq, hd) = P (nq, nk) . V[ks:i1] (nk, hd) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
                         1.0f, S, (int)nk, vh + ks * ld, (int)ld, 0.0f,
@@ -188,11 +230,10 @@ void sclaw_attention_backward(float *dq, float *dk, float *dv, const float *dout
                 scores(P, qh, kh, i0, i1, ks, ld, hd, scale);
                 for (int64_t r = 0; r < nq; r++) {
                     int64_t i = i0 + r;
-                    float l = lse[bh * T + i], *row = P + r * nk;
-                    for (int64_t j = ks; j < i1; j++)
-                        row[j - ks] = visible(seg_b, i, j) ? expf(row[j - ks] - l) : 0.0f;
+                    probs_row(P + r * nk, seg_b, ks, i, i1, lse[bh * T + i]);
                     /* Di = rowsum(dO * O) = sum_j P_ij dP_ij */
                     double d = 0;
+#pragma omp simd reduction(+ : d)
                     for (int64_t e = 0; e < hd; e++)
                         d += (double)doh[i * ld + e] * oh[i * ld + e];
                     Di[r] = (float)d;
@@ -207,9 +248,13 @@ void sclaw_attention_backward(float *dq, float *dk, float *dv, const float *dout
                             (int)nk);
                 /* dS = P * (dP - Di), the softmax Jacobian applied row by row;
                  * masked entries have P = 0 and so dS = 0 */
-                for (int64_t r = 0; r < nq; r++)
+                for (int64_t r = 0; r < nq; r++) {
+                    float *dpr = dP + r * nk, di = Di[r];
+                    const float *pr = P + r * nk;
+#pragma omp simd
                     for (int64_t j = 0; j < nk; j++)
-                        dP[r * nk + j] = P[r * nk + j] * (dP[r * nk + j] - Di[r]);
+                        dpr[j] = pr[j] * (dpr[j] - di);
+                }
                 /* s = scale q.k:  dQ (nq, hd) += scale dS . K,  dK += scale dS^T . Q */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
                             scale, dP, (int)nk, kh + ks * ld, (int)ld, 1.0f, dqh + i0 * ld,
@@ -298,6 +343,7 @@ void sclaw_attention_step(float *out, const float *q, const float *kcache, const
                 for (int64_t jj = 0; jj < nb; jj++) {
                     const float *kj = kh + (j0 + jj) * hd;
                     float d = 0;
+#pragma omp simd reduction(+ : d)
                     for (int64_t e = 0; e < hd; e++)
                         d += qh[e] * kj[e];
                     s[jj] = d * scale;
@@ -305,16 +351,17 @@ void sclaw_attention_step(float *out, const float *q, const float *kcache, const
                 }
                 if (bm > m) {
                     /* exp(-inf) = 0 on the first block: o and l are still 0 */
-                    float f = expf(m - bm);
+                    float f = kexp(m - bm);
                     l *= f;
                     for (int64_t e = 0; e < hd; e++)
                         o[e] *= f;
                     m = bm;
                 }
                 for (int64_t jj = 0; jj < nb; jj++) {
-                    float p = expf(s[jj] - m);
+                    float p = kexp(s[jj] - m);
                     const float *vj = vh + (j0 + jj) * hd;
                     l += p;
+#pragma omp simd
                     for (int64_t e = 0; e < hd; e++)
                         o[e] += p * vj[e];
                 }

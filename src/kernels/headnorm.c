@@ -6,14 +6,16 @@
  *
  * Shapes: x, out, dx, dout (N, NH*dv)   w, dw (NH*dv)   mean, rstd (N, NH).
  * The variance is the biased one (divide by dv), as in torch LayerNorm.
- * OpenMP over rows; dw in a second pass over column blocks (no write races,
- * no allocation). Reductions in double.
+ * OpenMP over rows; dw from per-thread partials summed in thread order (see
+ * rmsnorm.c). Reductions in double.
  */
 #include "sclaw_kernels.h"
 
 #include <math.h>
+#include <omp.h>
 
-#define COLS 64
+#include "kmath.h"
+#include "sclaw_status.h"
 
 void sclaw_headnorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
                             int64_t N, int64_t NH, int64_t dv, float eps)
@@ -26,19 +28,24 @@ void sclaw_headnorm_forward(float *out, float *mean, float *rstd, const float *x
             const float *wr = w + h * dv;
             float *yr = out + n * D + h * dv;
             double s = 0;
+#pragma omp simd reduction(+ : s)
             for (int64_t e = 0; e < dv; e++)
                 s += xr[e];
             double mu = s / (double)dv, ss = 0;
             /* two-pass variance: no cancellation when |mean| >> std */
+#pragma omp simd reduction(+ : ss)
             for (int64_t e = 0; e < dv; e++) {
                 double d = xr[e] - mu;
                 ss += d * d;
             }
-            double r = 1.0 / sqrt(ss / (double)dv + (double)eps);
-            mean[n * NH + h] = (float)mu;
-            rstd[n * NH + h] = (float)r;
+            /* mean and rstd are saved as float; normalise with exactly those
+             * values so that backward sees the same xhat */
+            float fmu = (float)mu, r = (float)(1.0 / sqrt(ss / (double)dv + (double)eps));
+            mean[n * NH + h] = fmu;
+            rstd[n * NH + h] = r;
+#pragma omp simd
             for (int64_t e = 0; e < dv; e++)
-                yr[e] = (float)((xr[e] - mu) * r) * wr[e];
+                yr[e] = (xr[e] - fmu) * r * wr[e];
         }
     }
 }
@@ -48,43 +55,61 @@ void sclaw_headnorm_backward(float *dx, float *dw, const float *dout, const floa
                              int64_t NH, int64_t dv)
 {
     int64_t D = NH * dv;
-    /* forward: y = w xhat, xhat = (x - mean) r. With g = w dy, the standard
-     * LayerNorm gradient is  dx = r (g - mean(g) - xhat mean(g xhat)). */
-#pragma omp parallel for
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t h = 0; h < NH; h++) {
-            const float *xr = x + n * D + h * dv, *dyr = dout + n * D + h * dv;
-            const float *wr = w + h * dv;
-            float *dxr = dx + n * D + h * dv;
-            double mu = mean[n * NH + h], r = rstd[n * NH + h];
-            double sg = 0, sgx = 0;
-            for (int64_t e = 0; e < dv; e++) {
-                double g = (double)wr[e] * dyr[e];
-                sg += g;
-                sgx += g * (xr[e] - mu) * r;
+    /* dw partials per thread and column chunk, as in rmsnorm.c */
+    double *parts[SCLAW_KMAX_THREADS];
+    for (int64_t c0 = 0; c0 < D; c0 += KCH) {
+        int64_t nc = D - c0 < KCH ? D - c0 : KCH;
+#pragma omp parallel
+        {
+            int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+            SCLAW_ASSERT(nt <= SCLAW_KMAX_THREADS);
+            double acc[KCH];
+            for (int64_t c = 0; c < nc; c++)
+                acc[c] = 0;
+            parts[tid] = acc;
+#pragma omp for schedule(static)
+            for (int64_t n = 0; n < N; n++) {
+                const float *xr = x + n * D, *dyr = dout + n * D;
+                if (c0 == 0) {
+                    /* forward: y = w xhat, xhat = (x - mean) r. With g = w dy
+                     * the LayerNorm gradient is
+                     *   dx = r (g - mean(g) - xhat mean(g xhat)) */
+                    for (int64_t h = 0; h < NH; h++) {
+                        const float *xh = xr + h * dv, *dyh = dyr + h * dv, *wh = w + h * dv;
+                        float *dxh = dx + n * D + h * dv;
+                        float mu = mean[n * NH + h], r = rstd[n * NH + h];
+                        double sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
+                        for (int64_t e = 0; e < dv; e++) {
+                            float g = wh[e] * dyh[e];
+                            sg += g;
+                            sgx += (double)(g * (xh[e] - mu) * r);
+                        }
+                        float mg = (float)(sg / (double)dv), mgx = (float)(sgx / (double)dv);
+#pragma omp simd
+                        for (int64_t e = 0; e < dv; e++) {
+                            float g = wh[e] * dyh[e], xhat = (xh[e] - mu) * r;
+                            dxh[e] += r * (g - mg - xhat * mgx);
+                        }
+                    }
+                }
+                /* dw_c += dy_nc xhat_nc over this chunk's columns */
+                for (int64_t h = c0 / dv; h * dv < c0 + nc; h++) {
+                    int64_t e0 = h * dv > c0 ? h * dv : c0;
+                    int64_t e1 = (h + 1) * dv < c0 + nc ? (h + 1) * dv : c0 + nc;
+                    float mu = mean[n * NH + h], r = rstd[n * NH + h];
+#pragma omp simd
+                    for (int64_t c = e0; c < e1; c++)
+                        acc[c - c0] += (double)(dyr[c] * (xr[c] - mu) * r);
+                }
             }
-            double mg = sg / (double)dv, mgx = sgx / (double)dv;
-            for (int64_t e = 0; e < dv; e++) {
-                double g = (double)wr[e] * dyr[e], xhat = (xr[e] - mu) * r;
-                dxr[e] += (float)(r * (g - mg - xhat * mgx));
+#pragma omp for schedule(static)
+            for (int64_t c = 0; c < nc; c++) {
+                double sum = 0;
+                for (int t = 0; t < nt; t++)
+                    sum += parts[t][c];
+                dw[c0 + c] += (float)sum;
             }
         }
-    }
-    /* dw_c += sum_n dy_nc xhat_nc, column block per task */
-    int64_t nblk = (D + COLS - 1) / COLS;
-#pragma omp parallel for
-    for (int64_t b = 0; b < nblk; b++) {
-        int64_t c0 = b * COLS, c1 = c0 + COLS < D ? c0 + COLS : D;
-        double acc[COLS] = { 0 };
-        for (int64_t n = 0; n < N; n++) {
-            const float *xr = x + n * D, *dyr = dout + n * D;
-            for (int64_t c = c0; c < c1; c++) {
-                int64_t h = c / dv;
-                double xhat = ((double)xr[c] - mean[n * NH + h]) * rstd[n * NH + h];
-                acc[c - c0] += dyr[c] * xhat;
-            }
-        }
-        for (int64_t c = c0; c < c1; c++)
-            dw[c] += (float)acc[c - c0];
     }
 }

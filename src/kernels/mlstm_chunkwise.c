@@ -40,6 +40,8 @@ struct cw_work {
     double *mst;    /* (NC + 1) stabiliser entering each chunk, then final */
     double *rs1;    /* (L) per-row scale factors */
     double *rs2;    /* (L) */
+    double *cj;     /* (L) i_j - b_j of the chunk, the column part of log D */
+    double *nacc;   /* (dqk) normaliser update accumulator */
     float *Cst;     /* (NC, dqk, dv) states entering each chunk (fw: Cst[0] only) */
     float *nst;     /* (dqk) running normaliser state (forward) */
     float *dC;      /* (dqk, dv) gradient wrt the state entering the next chunk */
@@ -66,6 +68,8 @@ static size_t cw_carve(struct cw_work *w, float *base, int64_t T, int64_t dqk, i
     w->mst = mlstm_take_d(&cv, nc + 1);
     w->rs1 = mlstm_take_d(&cv, l);
     w->rs2 = mlstm_take_d(&cv, l);
+    w->cj = mlstm_take_d(&cv, l);
+    w->nacc = mlstm_take_d(&cv, sq);
     w->Cst = mlstm_take_f(&cv, (nc ? nc : 1) * sq * sv);
     w->nst = mlstm_take_f(&cv, sq);
     w->dC = mlstm_take_f(&cv, sq * sv);
@@ -93,26 +97,35 @@ size_t sclaw_mlstm_chunkwise_workspace(int64_t BH, int64_t T, int64_t dqk, int64
 }
 
 /* (A) of §3.3 for one chunk: b[tau] = sum_{j<=tau} logsig(f_j) from the chunk
- * start; returns g = b[Lk-1]. */
-static double chunk_gates(double *b, const float *f, int64_t Lk)
+ * start; returns g = b[Lk-1]. If cj != NULL also cj[tau] = i_tau - b_tau. */
+static double chunk_gates(double *b, double *cj, const float *f, const float *i, int64_t Lk)
 {
     double acc = 0.0;
     for (int64_t tau = 0; tau < Lk; tau++) {
         acc += mlstm_logsig(f[tau]);
         b[tau] = acc;
+        if (cj)
+            cj[tau] = (double)i[tau] - acc;
     }
     return acc;
 }
 
-/* Causal gate tile of one chunk: Dt_tj = exp(b_t - b_j + i_j - M_t) for j <= t,
- * 0 above the diagonal. Dt: (Lk, Lk) row stride Lk; b, i: (Lk); M: (Lk). */
-static void chunk_dbar(float *Dt, const double *b, const float *i, const double *M, int64_t Lk)
+/* Causal gate tile of one chunk: Dt_tj = exp(b_t - M_t + cj_j) for j <= t,
+ * 0 above the diagonal. Dt: (Lk, Lk) row stride Lk; b, cj, M: (Lk). The
+ * exponent is formed in double (b can reach -25 per document reset). */
+static void chunk_dbar(float *Dt, const double *b, const double *cj, const double *M, int64_t Lk)
 {
     for (int64_t t = 0; t < Lk; t++) {
         float *row = Dt + t * Lk;
         double base = b[t] - M[t];
+        /* two passes: the double -> float exponent, then exp in float, so
+         * that each loop vectorises */
+#pragma omp simd
         for (int64_t j = 0; j <= t; j++)
-            row[j] = expf((float)(base - b[j] + (double)i[j]));
+            row[j] = (float)(base + cj[j]);
+#pragma omp simd
+        for (int64_t j = 0; j <= t; j++)
+            row[j] = mlstm_expf(row[j]);
         for (int64_t j = t + 1; j < Lk; j++)
             row[j] = 0.0f;
     }
@@ -122,8 +135,8 @@ static void chunk_dbar(float *Dt, const double *b, const float *i, const double 
  * Returns the new m; C: (dqk, dv) updated in place; n: (dqk) or NULL.
  *   m_new = max(g + m, max_tau a_tau),  a_tau = g - b_tau + i_tau
  *   C = exp(g + m - m_new) C + sum_tau exp(a_tau - m_new) k_tau v_tau^T */
-static double chunk_state_update(float *C, float *n, float *Ks, double m, double g,
-                                 const double *b, const float *k, const float *v,
+static double chunk_state_update(float *C, float *n, double *nacc, float *Ks, double m,
+                                 double g, const double *b, const float *k, const float *v,
                                  const float *i, int64_t Lk, int64_t dqk, int64_t dv)
 {
     double m_new = g + m;
@@ -132,6 +145,7 @@ static double chunk_state_update(float *C, float *n, float *Ks, double m, double
     float gamma = (float)exp(g + m - m_new);
     for (int64_t tau = 0; tau < Lk; tau++) {
         float abar = (float)exp(g - b[tau] + (double)i[tau] - m_new);
+#pragma omp simd
         for (int64_t a = 0; a < dqk; a++)
             Ks[tau * dqk + a] = abar * k[tau * dqk + a];
     }
@@ -139,12 +153,17 @@ static double chunk_state_update(float *C, float *n, float *Ks, double m, double
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)dqk, (int)dv, (int)Lk, 1.0f, Ks,
                 (int)dqk, v, (int)dv, gamma, C, (int)dv);
     if (n) {
-        for (int64_t a = 0; a < dqk; a++) {
-            double acc = 0.0;
-            for (int64_t tau = 0; tau < Lk; tau++)
-                acc += Ks[tau * dqk + a];
-            n[a] = (float)(gamma * (double)n[a] + acc);
+        /* n = gamma n + sum_tau abar_tau k_tau, summed in double */
+        for (int64_t a = 0; a < dqk; a++)
+            nacc[a] = 0.0;
+        for (int64_t tau = 0; tau < Lk; tau++) {
+            const float *kr = Ks + tau * dqk;
+#pragma omp simd
+            for (int64_t a = 0; a < dqk; a++)
+                nacc[a] += kr[a];
         }
+        for (int64_t a = 0; a < dqk; a++)
+            n[a] = (float)(gamma * (double)n[a] + nacc[a]);
     }
     return m_new;
 }
@@ -174,7 +193,7 @@ static void chunkwise_fw_one(float *h, float *nout, float *mout, float *C, float
         const float *qc = q + t0 * dqk, *kc = k + t0 * dqk, *vc = v + t0 * dv, *ic = i + t0;
         float *hc = h + t0 * dv;
         double *b = w.b + t0, *M = w.rs1, *inv = w.rs2;
-        double g = chunk_gates(b, f + t0, Lk);
+        double g = chunk_gates(b, w.cj, f + t0, ic, Lk);
 
         /* (C) stabiliser per row: Mout = max(b_t + m, b_t + max_{j<=t}(i_j - b_j)) */
         double best = -INFINITY;
@@ -185,11 +204,13 @@ static void chunkwise_fw_one(float *h, float *nout, float *mout, float *C, float
         /* intra scores P = (s Q K^T) o D̄  (Lk, Lk) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Lk, (int)Lk, (int)dqk, s, qc,
                     (int)dqk, kc, (int)dqk, 0.0f, w.A, (int)Lk);
-        chunk_dbar(w.Dt, b, ic, M, Lk);
+        chunk_dbar(w.Dt, b, w.cj, M, Lk);
         for (int64_t t = 0; t < Lk; t++) {
             float *p = w.A + t * Lk;
-            const float *d = w.Dt + t * Lk;
+            const float *d = w.Dt + t * Lk, *qt = qc + t * dqk;
+            float *qs = w.Qs + t * dqk;
             double den = 0.0;
+#pragma omp simd reduction(+ : den)
             for (int64_t j = 0; j < Lk; j++) {
                 p[j] *= d[j];
                 den += p[j];
@@ -197,9 +218,11 @@ static void chunkwise_fw_one(float *h, float *nout, float *mout, float *C, float
             /* inter weight w_t = s exp(m_inter - Mout); Qs = w_t q_t */
             double wt = (double)s * exp(b[t] + mrun - M[t]);
             double qn = 0.0;
+            float wtf = (float)wt;
+#pragma omp simd reduction(+ : qn)
             for (int64_t a = 0; a < dqk; a++) {
-                qn += (double)qc[t * dqk + a] * w.nst[a];
-                w.Qs[t * dqk + a] = (float)wt * qc[t * dqk + a];
+                qn += (double)qt[a] * w.nst[a];
+                qs[a] = wtf * qt[a];
             }
             den += wt * qn;
             double N = fmax(fabs(den), exp(-M[t]));
@@ -216,11 +239,12 @@ static void chunkwise_fw_one(float *h, float *nout, float *mout, float *C, float
                     w.A, (int)Lk, vc, (int)dv, 1.0f, hc, (int)dv);
         for (int64_t t = 0; t < Lk; t++) {
             float sc = (float)inv[t];
+#pragma omp simd
             for (int64_t c = 0; c < dv; c++)
                 hc[t * dv + c] *= sc;
         }
         /* (B) carry the state into the next chunk */
-        mrun = chunk_state_update(Cs, w.nst, w.Qs, mrun, g, b, kc, vc, ic, Lk, dqk, dv);
+        mrun = chunk_state_update(Cs, w.nst, w.nacc, w.Qs, mrun, g, b, kc, vc, ic, Lk, dqk, dv);
     }
     if (C) {
         memcpy(C, Cs, (size_t)(dqk * dv) * sizeof *C);
@@ -254,6 +278,7 @@ static void row_scale(float *dst, const float *src, const double *sc, float extr
 {
     for (int64_t t = 0; t < Lk; t++) {
         float a = extra * (float)sc[t];
+#pragma omp simd
         for (int64_t c = 0; c < width; c++)
             dst[t * width + c] = a * src[t * width + c];
     }
@@ -261,6 +286,7 @@ static void row_scale(float *dst, const float *src, const double *sc, float extr
 
 static void add_into(float *dst, const float *src, int64_t n)
 {
+#pragma omp simd
     for (int64_t x = 0; x < n; x++)
         dst[x] += src[x];
 }
@@ -290,12 +316,13 @@ static void chunkwise_bw_one(float *dq, float *dk, float *dv_, float *di, float 
     w.mst[0] = 0.0;
     for (int64_t kk = 0; kk < NC; kk++) {
         int64_t t0 = kk * L, Lk = t0 + L <= T ? L : T - t0;
-        w.g[kk] = chunk_gates(w.b + t0, f + t0, Lk);
+        w.g[kk] = chunk_gates(w.b + t0, NULL, f + t0, i + t0, Lk);
         if (kk + 1 < NC) {
             float *Cn = w.Cst + (kk + 1) * CS;
             memcpy(Cn, w.Cst + kk * CS, (size_t)CS * sizeof *Cn);
-            w.mst[kk + 1] = chunk_state_update(Cn, NULL, w.Qs, w.mst[kk], w.g[kk], w.b + t0,
-                                               k + t0 * dqk, v + t0 * dv, i + t0, Lk, dqk, dv);
+            w.mst[kk + 1] = chunk_state_update(Cn, NULL, NULL, w.Qs, w.mst[kk], w.g[kk],
+                                               w.b + t0, k + t0 * dqk, v + t0 * dv, i + t0, Lk,
+                                               dqk, dv);
         } else {
             double mn = w.g[kk] + w.mst[kk];
             for (int64_t tau = 0; tau < Lk; tau++)
@@ -316,6 +343,7 @@ static void chunkwise_bw_one(float *dq, float *dk, float *dv_, float *di, float 
         for (int64_t t = 0; t < Lk; t++) {
             M[t] = (double)mout[t0 + t];
             sc[t] = 1.0 / ((double)nout[t0 + t] + SCLAW_MLSTM_EPS);
+            w.cj[t] = (double)ic[t] - b[t];
         }
         row_scale(w.dH, dh + t0 * dv, sc, 1.0f, Lk, dv); /* dĤ = dh / (Nout + eps) */
 
@@ -323,13 +351,15 @@ static void chunkwise_bw_one(float *dq, float *dk, float *dv_, float *di, float 
          *        dQ = s dS K;  dK = s dS^T Q */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Lk, (int)Lk, (int)dqk, s, qc,
                     (int)dqk, kc, (int)dqk, 0.0f, w.A, (int)Lk);
-        chunk_dbar(w.Dt, b, ic, M, Lk);
+        chunk_dbar(w.Dt, b, w.cj, M, Lk);
+#pragma omp simd
         for (int64_t x = 0; x < Lk * Lk; x++)
             w.A[x] *= w.Dt[x];
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Lk, (int)dv, (int)Lk, 1.0f, w.A,
                     (int)Lk, w.dH, (int)dv, 0.0f, w.dVc, (int)dv);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Lk, (int)Lk, (int)dv, 1.0f,
                     w.dH, (int)dv, vc, (int)dv, 0.0f, w.A, (int)Lk);
+#pragma omp simd
         for (int64_t x = 0; x < Lk * Lk; x++)
             w.A[x] *= w.Dt[x];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Lk, (int)dqk, (int)Lk, s, w.A,
@@ -362,11 +392,15 @@ static void chunkwise_bw_one(float *dq, float *dk, float *dv_, float *di, float 
          * r = q.dq - k.dk, all from this call's contribution only. */
         for (int64_t t = Lk - 1; t >= 0; t--) {
             double dI = 0.0, r = 0.0;
+            const float *vt = vc + t * dv, *dvt = w.dVc + t * dv;
+            const float *qt = qc + t * dqk, *dqt = w.dQc + t * dqk;
+            const float *kt = kc + t * dqk, *dkt = w.dKc + t * dqk;
+#pragma omp simd reduction(+ : dI)
             for (int64_t c = 0; c < dv; c++)
-                dI += (double)vc[t * dv + c] * w.dVc[t * dv + c];
+                dI += (double)vt[c] * dvt[c];
+#pragma omp simd reduction(+ : r)
             for (int64_t a = 0; a < dqk; a++)
-                r += (double)qc[t * dqk + a] * w.dQc[t * dqk + a] -
-                     (double)kc[t * dqk + a] * w.dKc[t * dqk + a];
+                r += (double)qt[a] * dqt[a] - (double)kt[a] * dkt[a];
             suffix += r;
             di[t0 + t] += (float)dI;
             df[t0 + t] += (float)(mlstm_sigmoid_neg(f[t0 + t]) * suffix);

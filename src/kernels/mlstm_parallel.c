@@ -22,12 +22,12 @@
 
 enum { PAR_ROWS = 64 };
 
-/* Per-sequence workspace: b, m, rq, rk (T doubles each), three (R, T) score
- * tiles and one (R, dv) block of scaled output gradients. */
+/* Per-sequence workspace: b, c, m, rq, rk (T doubles each), three (R, T)
+ * score tiles and one (R, dv) block of scaled output gradients. */
 static size_t par_floats_one(int64_t T, int64_t dv)
 {
     size_t t = (size_t)T, R = (size_t)(T < PAR_ROWS ? T : PAR_ROWS);
-    return 4 * mlstm_round16(2 * t) + 3 * mlstm_round16(R * t) + mlstm_round16(R * (size_t)dv);
+    return 5 * mlstm_round16(2 * t) + 3 * mlstm_round16(R * t) + mlstm_round16(R * (size_t)dv);
 }
 
 size_t sclaw_mlstm_parallel_workspace(int64_t BH, int64_t T, int64_t dqk, int64_t dv)
@@ -36,28 +36,35 @@ size_t sclaw_mlstm_parallel_workspace(int64_t BH, int64_t T, int64_t dqk, int64_
     return (size_t)BH * par_floats_one(T, dv);
 }
 
-/* b_t (cumulative log forget gate) and m_t (row stabiliser), both (T). */
-static void par_gates(double *b, double *mrow, const float *i, const float *f, int64_t T)
+/* b_t (cumulative log forget gate), c_t = i_t - b_t (column part of log D)
+ * and m_t (row stabiliser), all (T). */
+static void par_gates(double *b, double *c, double *mrow, const float *i, const float *f,
+                      int64_t T)
 {
     double acc = 0.0, best = -INFINITY;
     for (int64_t t = 0; t < T; t++) {
         acc += mlstm_logsig(f[t]);
         b[t] = acc;
-        best = fmax(best, (double)i[t] - acc);
+        c[t] = (double)i[t] - acc;
+        best = fmax(best, c[t]);
         mrow[t] = acc + best;
     }
 }
 
-/* Rows r0..r1-1 of the gate matrix D̄_tj = exp(b_t - b_j + i_j - m_t), j < r1,
+/* Rows r0..r1-1 of the gate matrix D̄_tj = exp(b_t - m_t + c_j), j < r1,
  * zero above the diagonal. D: (r1 - r0, r1). */
-static void par_dbar(float *D, const double *b, const double *mrow, const float *i, int64_t r0,
+static void par_dbar(float *D, const double *b, const double *c, const double *mrow, int64_t r0,
                      int64_t r1)
 {
     for (int64_t t = r0; t < r1; t++) {
         float *row = D + (t - r0) * r1;
         double base = b[t] - mrow[t];
+#pragma omp simd
         for (int64_t j = 0; j <= t; j++)
-            row[j] = expf((float)(base - b[j] + (double)i[j]));
+            row[j] = (float)(base + c[j]);
+#pragma omp simd
+        for (int64_t j = 0; j <= t; j++)
+            row[j] = mlstm_expf(row[j]);
         for (int64_t j = t + 1; j < r1; j++)
             row[j] = 0.0f;
     }
@@ -69,23 +76,25 @@ static void parallel_fw_one(float *h, const float *q, const float *k, const floa
                             float *work)
 {
     struct mlstm_carve cv = { work, 0 };
-    double *b = mlstm_take_d(&cv, (size_t)T), *mrow = mlstm_take_d(&cv, (size_t)T);
+    double *b = mlstm_take_d(&cv, (size_t)T), *cc = mlstm_take_d(&cv, (size_t)T);
+    double *mrow = mlstm_take_d(&cv, (size_t)T);
     double *scale = mlstm_take_d(&cv, (size_t)T); /* 1/(N_t+eps); rq in the backward */
     int64_t R = T < PAR_ROWS ? T : PAR_ROWS;
     float *A = mlstm_take_f(&cv, (size_t)(R * T)), *Dt = mlstm_take_f(&cv, (size_t)(R * T));
     const float s = 1.0f / sqrtf((float)dqk);
 
-    par_gates(b, mrow, i, f, T);
+    par_gates(b, cc, mrow, i, f, T);
     for (int64_t r0 = 0; r0 < T; r0 += R) {
         int64_t r1 = r0 + R < T ? r0 + R : T, nr = r1 - r0;
         /* A = s Q_blk K^T  (nr, r1) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)r1, (int)dqk, s,
                     q + r0 * dqk, (int)dqk, k, (int)dqk, 0.0f, A, (int)r1);
-        par_dbar(Dt, b, mrow, i, r0, r1);
+        par_dbar(Dt, b, cc, mrow, r0, r1);
         for (int64_t t = r0; t < r1; t++) {
             float *a = A + (t - r0) * r1;
             const float *d = Dt + (t - r0) * r1;
             double rs = 0.0;
+#pragma omp simd reduction(+ : rs)
             for (int64_t j = 0; j < r1; j++) {
                 a[j] *= d[j];
                 rs += a[j];
@@ -98,6 +107,7 @@ static void parallel_fw_one(float *h, const float *q, const float *k, const floa
                     A, (int)r1, v, (int)dv, 0.0f, h + r0 * dv, (int)dv);
         for (int64_t t = r0; t < r1; t++) {
             float sc = (float)scale[t];
+#pragma omp simd
             for (int64_t c = 0; c < dv; c++)
                 h[t * dv + c] *= sc;
         }
@@ -133,14 +143,15 @@ static void parallel_bw_one(float *dq, float *dk, float *dv_, float *di, float *
                             float *work)
 {
     struct mlstm_carve cv = { work, 0 };
-    double *b = mlstm_take_d(&cv, (size_t)T), *mrow = mlstm_take_d(&cv, (size_t)T);
+    double *b = mlstm_take_d(&cv, (size_t)T), *cc = mlstm_take_d(&cv, (size_t)T);
+    double *mrow = mlstm_take_d(&cv, (size_t)T);
     double *rq = mlstm_take_d(&cv, (size_t)T), *rk = mlstm_take_d(&cv, (size_t)T);
     int64_t R = T < PAR_ROWS ? T : PAR_ROWS;
     float *A = mlstm_take_f(&cv, (size_t)(R * T)), *Dt = mlstm_take_f(&cv, (size_t)(R * T));
     float *Ct = mlstm_take_f(&cv, (size_t)(R * T)), *dH = mlstm_take_f(&cv, (size_t)(R * dv));
     const float s = 1.0f / sqrtf((float)dqk);
 
-    par_gates(b, mrow, i, f, T);
+    par_gates(b, cc, mrow, i, f, T);
     memset(rq, 0, (size_t)T * sizeof *rq);
     memset(rk, 0, (size_t)T * sizeof *rk);
     for (int64_t r0 = 0; r0 < T; r0 += R) {
@@ -148,16 +159,18 @@ static void parallel_bw_one(float *dq, float *dk, float *dv_, float *di, float *
         /* recompute S (A), D̄ (Dt), C~ = S o D̄ (Ct) and the normaliser */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)r1, (int)dqk, s,
                     q + r0 * dqk, (int)dqk, k, (int)dqk, 0.0f, A, (int)r1);
-        par_dbar(Dt, b, mrow, i, r0, r1);
+        par_dbar(Dt, b, cc, mrow, r0, r1);
         for (int64_t t = r0; t < r1; t++) {
             const float *a = A + (t - r0) * r1, *d = Dt + (t - r0) * r1;
             float *c = Ct + (t - r0) * r1;
             double rs = 0.0;
+#pragma omp simd reduction(+ : rs)
             for (int64_t j = 0; j < r1; j++) {
                 c[j] = a[j] * d[j];
                 rs += c[j];
             }
             float sc = (float)(1.0 / (fmax(fabs(rs), exp(-mrow[t])) + SCLAW_MLSTM_EPS));
+#pragma omp simd
             for (int64_t c2 = 0; c2 < dv; c2++)
                 dH[(t - r0) * dv + c2] = dh[t * dv + c2] * sc;
         }
@@ -171,6 +184,7 @@ static void parallel_bw_one(float *dq, float *dk, float *dv_, float *di, float *
             float *p = Ct + (t - r0) * r1;
             const float *a = A + (t - r0) * r1, *d = Dt + (t - r0) * r1;
             double rsum = 0.0;
+#pragma omp simd reduction(+ : rsum)
             for (int64_t j = 0; j < r1; j++) {
                 p[j] *= d[j];
                 double g = (double)p[j] * a[j];

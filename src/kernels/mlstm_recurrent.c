@@ -37,6 +37,7 @@ static void recurrent_one(float *h, float *C, float *n, float *m, const float *q
         for (int64_t a = 0; a < dqk; a++) {
             float *Ca = C + a * dv;
             float ik = ia * kt[a], qa = s * qt[a];
+#pragma omp simd
             for (int64_t c = 0; c < dv; c++) {
                 Ca[c] = fa * Ca[c] + ik * vt[c];
                 ht[c] += qa * Ca[c];
@@ -47,6 +48,7 @@ static void recurrent_one(float *h, float *C, float *n, float *m, const float *q
         /* h = C^T qs / (max(|qs.n|, e^{-m}) + eps): the unstabilised lower
          * bound 1 becomes e^{-m} after scaling by e^{-m} (§3). */
         float scale = (float)(1.0 / (fmax(fabs(den), exp(-(double)m_new)) + SCLAW_MLSTM_EPS));
+#pragma omp simd
         for (int64_t c = 0; c < dv; c++)
             ht[c] *= scale;
         mc = m_new;

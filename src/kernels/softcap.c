@@ -8,20 +8,20 @@
  */
 #include "sclaw_kernels.h"
 
-#include <math.h>
+#include "kmath.h"
 
 void sclaw_softcap_forward(float *y, const float *x, int64_t n, float cap)
 {
     float inv = 1.0f / cap;
-#pragma omp parallel for
+#pragma omp parallel for simd
     for (int64_t i = 0; i < n; i++)
-        y[i] = cap * tanhf(x[i] * inv);
+        y[i] = cap * ktanh(x[i] * inv);
 }
 
 void sclaw_softcap_backward(float *dx, const float *dy, const float *y, int64_t n, float cap)
 {
     float inv = 1.0f / cap;
-#pragma omp parallel for
+#pragma omp parallel for simd
     for (int64_t i = 0; i < n; i++) {
         float t = y[i] * inv;
         dx[i] += dy[i] * (1.0f - t * t);

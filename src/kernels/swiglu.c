@@ -7,26 +7,25 @@
  */
 #include "sclaw_kernels.h"
 
-#include <math.h>
+#include "kmath.h"
 
-/* 1/(1+e^-x) is safe in float for every x: e^-x overflows to inf for very
+/* ksigmoid = 1/(1+e^-x) is safe for every x: e^-x overflows to inf for very
  * negative x and the quotient becomes 0, never NaN. */
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void sclaw_swiglu_forward(float *out, const float *a, const float *b, int64_t n)
 {
-#pragma omp parallel for
+#pragma omp parallel for simd
     for (int64_t i = 0; i < n; i++)
-        out[i] = a[i] * sigmoidf(a[i]) * b[i];
+        out[i] = a[i] * ksigmoid(a[i]) * b[i];
 }
 
 void sclaw_swiglu_backward(float *da, float *db, const float *dout, const float *a,
                            const float *b, int64_t n)
 {
     /* d silu(a)/da = s + a s (1 - s) = s (1 + a (1 - s)),  s = sigmoid(a) */
-#pragma omp parallel for
+#pragma omp parallel for simd
     for (int64_t i = 0; i < n; i++) {
-        float s = sigmoidf(a[i]);
+        float s = ksigmoid(a[i]);
         da[i] += dout[i] * b[i] * s * (1.0f + a[i] * (1.0f - s));
         db[i] += dout[i] * a[i] * s;
     }
@@ -34,18 +33,18 @@ void sclaw_swiglu_backward(float *da, float *db, const float *dout, const float 
 
 void sclaw_ogate_forward(float *out, const float *o, const float *h, int64_t n)
 {
-#pragma omp parallel for
+#pragma omp parallel for simd
     for (int64_t i = 0; i < n; i++)
-        out[i] = sigmoidf(o[i]) * h[i];
+        out[i] = ksigmoid(o[i]) * h[i];
 }
 
 void sclaw_ogate_backward(float *dO, float *dh, const float *dout, const float *o,
                           const float *h, int64_t n)
 {
     /* d sigmoid(o)/do = s (1 - s) */
-#pragma omp parallel for
+#pragma omp parallel for simd
     for (int64_t i = 0; i < n; i++) {
-        float s = sigmoidf(o[i]);
+        float s = ksigmoid(o[i]);
         dO[i] += dout[i] * h[i] * s * (1.0f - s);
         dh[i] += dout[i] * s;
     }

@@ -14,19 +14,23 @@
 
 #include <math.h>
 
+#include "kmath.h"
 #include "sclaw_status.h"
 
 /* Max and sum of exp(z - max) of one row: logsumexp = max + log(sum). The
  * shift keeps exp from overflowing; the exps are float (they are the bulk of
- * the work at V = 50304, and z - max is exact), the sum is double. */
+ * the work at V = 50304, and z - max is exact) and vectorised (kmath.h), the
+ * sum is double. */
 static void row_stats(const float *z, int64_t V, float *mx_out, double *sum_out)
 {
     float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
     for (int64_t j = 0; j < V; j++)
         mx = z[j] > mx ? z[j] : mx;
     double s = 0;
+#pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < V; j++)
-        s += expf(z[j] - mx);
+        s += kexp(z[j] - mx);
     *mx_out = mx;
     *sum_out = s;
 }
@@ -68,8 +72,9 @@ void sclaw_xent_backward_inplace(float *logits, const float *dloss, const int32_
         double sum;
         row_stats(z, V, &mx, &sum);
         float scale = (float)(dloss[n] / sum), dl = dloss[n];
+#pragma omp simd
         for (int64_t j = 0; j < V; j++)
-            z[j] = expf(z[j] - mx) * scale;
+            z[j] = kexp(z[j] - mx) * scale;
         z[t] -= dl;
     }
 }

@@ -211,6 +211,13 @@ static void backward_llama(const struct sclaw_model *m, int64_t l, const void *v
     sclaw_rmsnorm_backward(dxy, g[L_NORM], v->du, x, p[L_NORM], v->rstd1, N, D);
 }
 
+/* models.md §1.5: 3e-3 for D <= 1024, 1e-3 for 1152-1792, 8e-4 ... 7e-4 above */
+static double lr_llama(const struct sclaw_config *c)
+{
+    const int64_t D = c->embedding_dim;
+    return D <= 1024 ? 3e-3 : D <= 1792 ? 1e-3 : 7e-4;
+}
+
 static const char *const llama_keys[] = {"head_dim", "num_kv_heads", NULL};
 
 const struct sclaw_arch sclaw_arch_llama = {
@@ -227,6 +234,7 @@ const struct sclaw_arch sclaw_arch_llama = {
     .embedding_name = "model.embed_tokens.weight",
     .out_norm_name = "model.norm.weight",
     .check_trainable = check_llama,
+    .default_lr = lr_llama,
     .logit_softcap = 0.0, /* trained uncapped (models.md §2, pitfall 3) */
     .block_saved = saved_llama,
     .block_scratch = scratch_llama,

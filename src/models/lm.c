@@ -200,7 +200,7 @@ int sclaw_model_reserve(struct sclaw_model *m, int64_t B, int64_t T)
 }
 
 /* Copy the batch in, check token ids, derive borders and positions. */
-static int load_batch(struct sclaw_model *m, const struct sclaw_batch *b)
+static int load_batch(struct sclaw_model *m, const struct sclaw_lm_batch *b)
 {
     const int64_t V = m->cfg.vocab_size, T = b->T, N = b->B * b->T;
     if (!m->acts)
@@ -307,7 +307,7 @@ static double sum_losses(const struct sclaw_model *m, int64_t N, int64_t *ntok)
     return s;
 }
 
-int sclaw_model_forward(struct sclaw_model *m, const struct sclaw_batch *b, double *loss,
+int sclaw_model_forward(struct sclaw_model *m, const struct sclaw_lm_batch *b, double *loss,
                         int64_t *ntok)
 {
     int st;
@@ -325,7 +325,7 @@ int sclaw_model_forward(struct sclaw_model *m, const struct sclaw_batch *b, doub
     return SCLAW_OK;
 }
 
-int sclaw_model_forward_backward(struct sclaw_model *m, const struct sclaw_batch *b,
+int sclaw_model_forward_backward(struct sclaw_model *m, const struct sclaw_lm_batch *b,
                                  double *loss, int64_t *ntok)
 {
     int st;

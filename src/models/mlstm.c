@@ -327,6 +327,13 @@ static void backward_mlstm(const struct sclaw_model *m, int64_t l, const void *v
     sclaw_rmsnorm_backward(dxy, g[X_NORM], v->du, x, p[X_NORM], v->rstd1, N, D);
 }
 
+/* models.md §1.5: 3e-3 for D <= 1024, 2e-3 for 1152-1408, 1e-3 ... 5e-4 above */
+static double lr_mlstm(const struct sclaw_config *c)
+{
+    const int64_t D = c->embedding_dim;
+    return D <= 1024 ? 3e-3 : D <= 1408 ? 2e-3 : D <= 2048 ? 1e-3 : 5e-4;
+}
+
 static const char *const mlstm_keys[] = {"chunk_size", "proj_factor_qk", NULL};
 
 const struct sclaw_arch sclaw_arch_mlstm = {
@@ -343,6 +350,7 @@ const struct sclaw_arch sclaw_arch_mlstm = {
     .embedding_name = "backbone.embeddings.weight",
     .out_norm_name = "backbone.out_norm.weight",
     .check_trainable = NULL,
+    .default_lr = lr_mlstm,
     .logit_softcap = 30.0,
     .block_saved = saved_mlstm,
     .block_scratch = scratch_mlstm,
