@@ -12,8 +12,12 @@
 
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sclaw_kernels.h"
 /* the kernels' private vectorised exp/tanh (static inline) */
@@ -568,6 +572,66 @@ static void test_norm_threads(void **state)
     free(x), free(w), free(g), free(y), free(r), free(m);
 }
 
+/* ---- programmer errors abort with file:line -------------------------------- */
+
+/* Runs fn in a child process; returns its stderr (malloc'ed) and whether it
+ * died of SIGABRT. */
+static char *run_child(void (*fn)(void), int *aborted)
+{
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the parent's OpenMP pool does not survive fork: stay serial */
+        omp_set_num_threads(1);
+        dup2(fd[1], 2);
+        close(fd[0]);
+        fn();
+        _exit(0);
+    }
+    close(fd[1]);
+    char *buf = calloc(4096, 1);
+    size_t len = 0;
+    ssize_t got;
+    while (len < 4095 && (got = read(fd[0], buf + len, 4095 - len)) > 0)
+        len += (size_t)got;
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *aborted = WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+    return buf;
+}
+
+static void odd_head_rope(void)
+{
+    float x[6] = { 0 };
+    int32_t pos[1] = { 0 };
+    sclaw_rope_forward(x, pos, 1, 2, 3, 10000.0f);
+}
+
+static void target_past_vocab(void)
+{
+    float z[4] = { 0 }, loss;
+    int32_t t = 4;
+    sclaw_xent_forward(&loss, z, &t, 1, 4);
+}
+
+static void test_asserts(void **state)
+{
+    (void)state;
+    int aborted;
+    char *err = run_child(odd_head_rope, &aborted);
+    assert_true(aborted);
+    assert_non_null(strstr(err, "rope.c:"));
+    free(err);
+    err = run_child(target_past_vocab, &aborted);
+    assert_true(aborted);
+    assert_non_null(strstr(err, "xent.c:"));
+    free(err);
+}
+
 /* ---- kmath.h: the kernels' exp and tanh ----------------------------------- */
 
 static void test_kmath(void **state)
@@ -608,7 +672,7 @@ int main(void)
         cmocka_unit_test(test_headnorm), cmocka_unit_test(test_gates),
         cmocka_unit_test(test_softcap),  cmocka_unit_test(test_rope),
         cmocka_unit_test(test_xent),    cmocka_unit_test(test_norm_threads),
-        cmocka_unit_test(test_kmath),
+        cmocka_unit_test(test_kmath),   cmocka_unit_test(test_asserts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,11 +100,14 @@ static inline int visible(const int32_t *seg_b, int64_t i, int64_t j)
     return j <= i && (!seg_b || seg_b[j] == seg_b[i]);
 }
 
-/* Masked softmax of query i's scores row[0 .. i1-ks) (keys ks .. i1-1) in
- * place; returns the row's logsumexp. The query itself is always visible,
- * so the max is finite and the sum >= 1. Split into mask/no-mask loops so
- * that each vectorises. */
-static float softmax_row(float *row, const int32_t *seg_b, int64_t ks, int64_t i, int64_t i1)
+/* Unnormalised masked softmax of query i's scores row[0 .. i1-ks) (keys
+ * ks .. i1-1) in place: row = exp(s - max), 0 where masked. Returns the
+ * row's logsumexp and stores 1/sum in *inv; the caller scales the output row
+ * (hd values) instead of the probabilities (nk values). The query itself is
+ * always visible, so the max is finite and the sum >= 1. Split into
+ * mask/no-mask loops so that each vectorises. */
+static float softmax_row(float *row, float *inv, const int32_t *seg_b, int64_t ks, int64_t i,
+                         int64_t i1)
 {
     int64_t nv = i + 1 - ks; /* causally visible keys ks..i */
     float mx = -INFINITY;
@@ -129,10 +132,7 @@ static float softmax_row(float *row, const int32_t *seg_b, int64_t ks, int64_t i
             sum += row[j];
         }
     }
-    float inv = (float)(1.0 / sum);
-#pragma omp simd
-    for (int64_t j = 0; j < nv; j++)
-        row[j] *= inv;
+    *inv = (float)(1.0 / sum);
     /* keys after i in this block are in the future */
     for (int64_t j = nv; j < i1 - ks; j++)
         row[j] = 0.0f;
@@ -179,7 +179,7 @@ void sclaw_attention_forward(float *out, float *lse, const float *q, const float
      * blocks see more keys; dynamic scheduling evens that out. */
 #pragma omp parallel num_threads(nthreads(B * NH))
     {
-        float *S = work + (int64_t)omp_get_thread_num() * per;
+        float *S = work + (int64_t)omp_get_thread_num() * per, *inv = S + QB * T;
 #pragma omp for schedule(dynamic)
         for (int64_t task = 0; task < ntask; task++) {
             int64_t bh = task / nblk, blk = task % nblk, b = bh / NH, h = bh % NH;
@@ -190,11 +190,16 @@ void sclaw_attention_forward(float *out, float *lse, const float *q, const float
             const float *vh = v + b * T * ld + h * hd;
             scores(S, qh, kh, i0, i1, ks, ld, hd, scale);
             for (int64_t r = 0; r < nq; r++)
-                lse[bh * T + i0 + r] = softmax_row(S + r * nk, seg_b, ks, i0 + r, i1);
-            /* o (nq, hd) = P (nq, nk) . V[ks:i1] (nk, hd) */
+                lse[bh * T + i0 + r] = softmax_row(S + r * nk, inv + r, seg_b, ks, i0 + r, i1);
+            /* o (nq, hd) = P (nq, nk) . V[ks:i1] (nk, hd), P still unnormalised */
+            float *ob = out + b * T * ld + i0 * ld + h * hd;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
-                        1.0f, S, (int)nk, vh + ks * ld, (int)ld, 0.0f,
-                        out + b * T * ld + i0 * ld + h * hd, (int)ld);
+                        1.0f, S, (int)nk, vh + ks * ld, (int)ld, 0.0f, ob, (int)ld);
+            for (int64_t r = 0; r < nq; r++) {
+#pragma omp simd
+                for (int64_t e = 0; e < hd; e++)
+                    ob[r * ld + e] *= inv[r];
+            }
         }
     }
 }
