@@ -122,11 +122,12 @@ static int prepare(int argc, char **argv)
     o.tokenizer_path = abs ? abs : tokdir;
     o.progress = show_progress;
     o.user = &pr;
+    pr.t0 = pr.last = now();  /* time the tokenizing, not the loading */
     st = sclaw_data_prepare(out, &corpus, &tok, &o, &s);
     double secs = now() - pr.t0;
     if (!st) {
         if (cli.json) {
-            json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "out", out,
+            json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "out", out,
                                   "bytes", (json_int_t)s.bytes, "vocab_size", (json_int_t)tok.vocab_size,
                                   "train_documents", (json_int_t)s.docs[0], "train_tokens",
                                   (json_int_t)s.tokens[0], "val_documents", (json_int_t)s.docs[1],

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { O_VOCAB = 1000, O_DOCS, O_NO_EOT, O_TEXT, O_IN };
 
@@ -69,9 +70,30 @@ static int write_output(const char *path, const void *data, size_t n)
     return SCLAW_OK;
 }
 
+/* Merges done / wanted on stderr (TTY only, not --quiet, at most 10 Hz). */
+struct progress {
+    double t0, last;
+    int open;  /* a progress line is on screen without its newline */
+};
+
+static void show_progress(int64_t done, int64_t total, void *user)
+{
+    struct progress *p = user;
+    double t = now();
+    if (t - p->last < 0.1 && done < total)
+        return;
+    p->last = t;
+    double rate = (double)done / (t - p->t0 + 1e-9);
+    fprintf(stderr, "\rtraining: %lld/%lld merges  %.0f merges/s  ETA %.0f s   ", (long long)done,
+            (long long)total, rate, rate > 0 ? (double)(total - done) / rate : 0.0);
+    p->open = done < total;
+    if (!p->open)
+        fputc('\n', stderr);
+}
+
 /* ---- train ----------------------------------------------------------------- */
 static const struct cli_opt train_opts[] = {
-    {"vocab-size", O_VOCAB, "V", "vocabulary size: 256 bytes + merges + the separator (>= 257)"},
+    {"vocab-size", O_VOCAB, "V", "vocabulary size: 256 bytes + merges + the separator (>= 257; >= 256 with --no-eot)"},
     {"out", 'o', "TOK", "directory to write (encoder.json, vocab.bpe, tokenizer.json)"},
     {"docs", O_DOCS, "MODE", "how files split into documents: file (default), paragraph, eot"},
     {"no-eot", O_NO_EOT, NULL, "do not reserve the '<|endoftext|>' separator token"},
@@ -93,14 +115,14 @@ static const struct cli_cmd_info train_info = {
 static int train(int argc, char **argv)
 {
     const char *out = NULL, *arg, *cmd = "tokenizer train";
-    struct sclaw_bpe_opts o = {0, 1};
+    struct sclaw_bpe_opts o = {0, 1, NULL, NULL};
     int c, docs = SCLAW_DOCS_FILE;
     while ((c = cli_next(argc, argv, &train_info, &arg))) {
         switch (c) {
         case 'h': return 0;
         case '?': return 2;
         case O_VOCAB:
-            if (cli_int64(cmd, "vocab-size", arg, 257, &o.vocab_size)) return 2;
+            if (cli_int64(cmd, "vocab-size", arg, 256, &o.vocab_size)) return 2;
             break;
         case 'o': out = arg; break;
         case O_DOCS:
@@ -126,7 +148,14 @@ static int train(int argc, char **argv)
     if (st)
         return cli_fail(cmd, st);
     double t0 = now();
+    struct progress pr = {t0, t0, 0};  /* first line after 0.1 s */
+    if (isatty(2) && !cli.quiet) {
+        o.progress = show_progress;
+        o.user = &pr;
+    }
     st = sclaw_bpe_train(&tok, &corpus, &o);
+    if (pr.open)
+        fputc('\n', stderr);  /* stopped before the target: end the line */
     double secs = now() - t0;
     if (!st)
         st = sclaw_tok_save(&tok, out);

@@ -1,7 +1,7 @@
 /* sclaw.h - umbrella header of libsclaw, the library behind the sclaw tool.
  *
  * sclaw measures how language-model architectures scale: exact compute
- * accounting (sclaw_account.h), tokenizer and token data (sclaw_data.h), model configs (sclaw_config.h) and the family
+ * accounting (sclaw_account.h), model configs (sclaw_config.h) and the family
  * table (sclaw_arch.h), files (sclaw_io.h), errors (sclaw_status.h).
  */
 #ifndef SCLAW_H
@@ -10,9 +10,9 @@
 #define SCLAW_VERSION "0.1.0"
 
 #include "sclaw_account.h"
-#include "sclaw_data.h"
 #include "sclaw_arch.h"
 #include "sclaw_config.h"
+#include "sclaw_data.h"
 #include "sclaw_io.h"
 #include "sclaw_status.h"
 #include "sclaw_threads.h"

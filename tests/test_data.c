@@ -328,6 +328,20 @@ static char *decode_split(struct sclaw_tokenizer *t, const char *dir, const char
     return out;
 }
 
+/* Cut a decoded split at the separators (in place); returns the count. */
+static int split_docs(char *text, char **docs)
+{
+    int n = 0;
+    size_t el = strlen(SCLAW_TOK_EOT);
+    char *p = text;
+    while ((p = strstr(p, SCLAW_TOK_EOT))) {
+        *p = '\0';
+        p += el;
+        docs[n++] = p;
+    }
+    return n;
+}
+
 static void test_prepare(void **state)
 {
     (void)state;
@@ -336,7 +350,7 @@ static void test_prepare(void **state)
     make_story_corpus(fr, 1);
     struct sclaw_corpus c, cr;
     struct sclaw_tokenizer t;
-    struct sclaw_bpe_opts bo = {300, 1};
+    struct sclaw_bpe_opts bo = {.vocab_size = 300, .add_eot = 1};
     assert_int_equal(sclaw_corpus_load(&c, &f, 1, SCLAW_DOCS_PARAGRAPH), SCLAW_OK);
     assert_int_equal(sclaw_corpus_load(&cr, &fr, 1, SCLAW_DOCS_PARAGRAPH), SCLAW_OK);
     assert_int_equal(c.ndocs, 40);
@@ -399,8 +413,22 @@ static void test_prepare(void **state)
     int64_t n1, n2;
     char *v1 = decode_split(&t, d1, "val", &n1), *v2 = decode_split(&t, d2, "val", &n2);
     assert_int_equal(n1, n2);
+    char *docs1[8], *docs2[8];
+    int k1 = split_docs(v1, docs1), k2 = split_docs(v2, docs2);
+    assert_int_equal(k1, 4);
+    assert_int_equal(k2, 4);
+    for (int k = 0; k < 4; k++)  /* same documents, in reverse corpus order */
+        assert_string_equal(docs1[k], docs2[3 - k]);
     free(v1);
     free(v2);
+    /* preparing again with bigger shards removes the surplus ones */
+    char extra[4400];
+    snprintf(extra, sizeof extra, "%s/train_001.bin", d2);
+    assert_true(file_exists(extra));
+    o.shard_tokens = 0;
+    assert_int_equal(sclaw_data_prepare(d2, &cr, &t, &o, &st), SCLAW_OK);
+    assert_int_equal(st.shards[0], 1);
+    assert_false(file_exists(extra));
     struct sclaw_prepare_opts o3 = {0.1, 0, "tok", NULL, NULL};
     assert_int_equal(sclaw_data_prepare(d3, &c, &t, &o3, &st), SCLAW_OK);
     long a, b;
@@ -422,7 +450,7 @@ static void test_prepare(void **state)
     assert_non_null(strstr(sclaw_errmsg(), "at least 2 documents"));
     sclaw_corpus_free(&one);
     struct sclaw_tokenizer noeot;
-    struct sclaw_bpe_opts nb = {280, 0};
+    struct sclaw_bpe_opts nb = {.vocab_size = 280, .add_eot = 0};
     assert_int_equal(sclaw_bpe_train(&noeot, &c, &nb), SCLAW_OK);
     assert_int_equal(sclaw_data_prepare(path_in("prep6"), &c, &noeot, &o3, &st), SCLAW_E_ARG);
     assert_non_null(strstr(sclaw_errmsg(), "<|endoftext|>"));

@@ -58,7 +58,7 @@ static int setup_kjv(void **state)
 {
     (void)state;
     const char *names[] = {"kjv"};
-    struct sclaw_bpe_opts o = {2048, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = 2048, .add_eot = 1};
     if (sclaw_corpus_load(&kjv, names, 1, SCLAW_DOCS_FILE) ||
         sclaw_bpe_train(&kjv_tok, &kjv, &o)) {
         fprintf(stderr, "setup: %s\n", sclaw_errmsg());
@@ -149,12 +149,17 @@ static void merge_str(const struct sclaw_tokenizer *t, int64_t r, char *buf)
     buf[la + 1 + lb] = '\0';
 }
 
+static void train_bytes(struct sclaw_tokenizer *t, const char *text, int64_t n, int64_t V)
+{
+    int64_t off[2] = {0, n};
+    struct sclaw_corpus c = {(char *)text, off[1], 1, off, 2, NULL};
+    struct sclaw_bpe_opts o = {.vocab_size = V, .add_eot = 1};
+    assert_int_equal(sclaw_bpe_train(t, &c, &o), SCLAW_OK);
+}
+
 static void train_text(struct sclaw_tokenizer *t, const char *text, int64_t V)
 {
-    int64_t off[2] = {0, (int64_t)strlen(text)};
-    struct sclaw_corpus c = {(char *)text, off[1], 1, off, 2, NULL};
-    struct sclaw_bpe_opts o = {V, 1};
-    assert_int_equal(sclaw_bpe_train(t, &c, &o), SCLAW_OK);
+    train_bytes(t, text, (int64_t)strlen(text), V);
 }
 
 /* Worked by hand in the comments: counts, then the tie-break (left token's
@@ -207,15 +212,140 @@ static void test_train_hand(void **state)
     assert_int_equal(t.vocab_size, 259);
     sclaw_tok_free(&t);
     struct sclaw_corpus c = {0};
-    struct sclaw_bpe_opts o = {256, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = 256, .add_eot = 1};
     assert_int_equal(sclaw_bpe_train(&t, &c, &o), SCLAW_E_ARG);
+}
+
+/* ---- an independent trainer: every chunk occurrence is its own word, and
+ * every step recounts all pairs from scratch (O(corpus) per merge) ---- */
+#define NV_MAX 400
+struct naive {
+    uint8_t tok[NV_MAX][64];
+    int len[NV_MAX];
+    int ntok;
+    int32_t *sym;       /* all words back to back */
+    int64_t *woff;      /* [nw + 1] */
+    int64_t *wlen;
+    int64_t nw;
+};
+
+static int naive_chunk(const uint8_t *s, int64_t n, void *user)
+{
+    struct naive *nv = user;
+    nv->woff[nv->nw + 1] = nv->woff[nv->nw] + n;
+    for (int64_t i = 0; i < n; i++)
+        nv->sym[nv->woff[nv->nw] + i] = s[i];  /* naive ids: base id = byte value */
+    nv->wlen[nv->nw] = n;
+    nv->nw++;
+    return 0;
+}
+
+static int naive_cmp(const struct naive *nv, int x, int y)
+{
+    int lx = nv->len[x], ly = nv->len[y], c = memcmp(nv->tok[x], nv->tok[y], (size_t)(lx < ly ? lx : ly));
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* Returns the number of merges; merge r is (left[r], right[r]) in naive ids. */
+static int naive_train(struct naive *nv, const char *text, int64_t n, int nmerges, int *left, int *right)
+{
+    static int64_t cnt[NV_MAX][NV_MAX];
+    nv->sym = malloc((size_t)n * sizeof *nv->sym);
+    nv->woff = calloc((size_t)n + 2, sizeof *nv->woff);
+    nv->wlen = calloc((size_t)n + 1, sizeof *nv->wlen);
+    nv->nw = 0;
+    sclaw_tok_split((const uint8_t *)text, n, naive_chunk, nv);
+    for (int b = 0; b < 256; b++) {
+        nv->tok[b][0] = (uint8_t)b;
+        nv->len[b] = 1;
+    }
+    nv->ntok = 256;
+    int r = 0;
+    for (; r < nmerges; r++) {
+        memset(cnt, 0, sizeof cnt);
+        for (int64_t w = 0; w < nv->nw; w++)
+            for (int64_t i = 0; i + 1 < nv->wlen[w]; i++)
+                cnt[nv->sym[nv->woff[w] + i]][nv->sym[nv->woff[w] + i + 1]]++;
+        int ba = -1, bb = -1;
+        for (int a = 0; a < nv->ntok; a++)
+            for (int b = 0; b < nv->ntok; b++) {
+                if (cnt[a][b] < 2)
+                    continue;
+                if (ba < 0 || cnt[a][b] > cnt[ba][bb] ||
+                    (cnt[a][b] == cnt[ba][bb] &&
+                     (naive_cmp(nv, a, ba) < 0 || (naive_cmp(nv, a, ba) == 0 && naive_cmp(nv, b, bb) < 0))))
+                    ba = a, bb = b;
+            }
+        if (ba < 0)
+            break;
+        /* the new token, or the existing one with the same bytes */
+        uint8_t cat[128];
+        int lc = nv->len[ba] + nv->len[bb], id = -1;
+        memcpy(cat, nv->tok[ba], (size_t)nv->len[ba]);
+        memcpy(cat + nv->len[ba], nv->tok[bb], (size_t)nv->len[bb]);
+        for (int k = 0; k < nv->ntok && id < 0; k++)
+            if (nv->len[k] == lc && !memcmp(nv->tok[k], cat, (size_t)lc))
+                id = k;
+        if (id < 0) {
+            assert_true(lc <= 64 && nv->ntok < NV_MAX);
+            id = nv->ntok++;
+            memcpy(nv->tok[id], cat, (size_t)lc);
+            nv->len[id] = lc;
+        }
+        left[r] = ba, right[r] = bb;
+        for (int64_t w = 0; w < nv->nw; w++) {
+            int32_t *s = nv->sym + nv->woff[w];
+            int64_t j = 0;
+            for (int64_t i = 0; i < nv->wlen[w];) {
+                if (i + 1 < nv->wlen[w] && s[i] == ba && s[i + 1] == bb) {
+                    s[j++] = id;
+                    i += 2;
+                } else {
+                    s[j++] = s[i++];
+                }
+            }
+            nv->wlen[w] = j;
+        }
+    }
+    free(nv->sym), free(nv->woff), free(nv->wlen);
+    return r;
+}
+
+/* The incremental trainer against the recount-everything one on random
+ * text with many ties: the same merges, as byte strings, in the same order. */
+static void test_train_vs_naive(void **state)
+{
+    (void)state;
+    static struct naive nv;
+    int left[120], right[120];
+    uint64_t rng = 11;
+    char *text = malloc(4000);
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 4000; i++)
+            text[i] = "abcab  aab.\n'stt"[tu_rand_u64(&rng) % (k == 2 ? 17 : 9)];
+        int nm = naive_train(&nv, text, 4000, 100, left, right);
+        struct sclaw_tokenizer t;
+        train_bytes(&t, text, 4000, 256 + 100 + 1);  /* corpus 2 has NUL bytes */
+        if (t.nmerges != nm)
+            fail_msg("corpus %d: %lld merges, the naive trainer makes %d", k, (long long)t.nmerges, nm);
+        for (int r = 0; r < nm; r++) {
+            int32_t a = t.merge_left[r], b = t.merge_right[r];
+            int64_t la = t.tok_off[a + 1] - t.tok_off[a], lb = t.tok_off[b + 1] - t.tok_off[b];
+            if (la != nv.len[left[r]] || lb != nv.len[right[r]] ||
+                memcmp(t.bytes + t.tok_off[a], nv.tok[left[r]], (size_t)la) ||
+                memcmp(t.bytes + t.tok_off[b], nv.tok[right[r]], (size_t)lb))
+                fail_msg("corpus %d: merge %d differs from the naive trainer's", k, r);
+        }
+        sclaw_tok_free(&t);
+    }
+    free(text);
 }
 
 static void test_train_deterministic(void **state)
 {
     (void)state;
     struct sclaw_tokenizer t;
-    struct sclaw_bpe_opts o = {2048, 1};
+    struct sclaw_bpe_opts o = {.vocab_size = 2048, .add_eot = 1};
     /* train again on the same corpus: identical vocabulary */
     assert_int_equal(sclaw_bpe_train(&t, &kjv, &o), SCLAW_OK);
     assert_int_equal(t.vocab_size, 2048);
@@ -482,6 +612,21 @@ static void test_cli(void **state)
     char *a = tu_read_file(text), *b = tu_read_file(back);
     assert_string_equal(a, b);
     free(a), free(b);
+    /* arbitrary bytes (NUL, invalid UTF-8) survive the CLI round trip too */
+    unsigned char bin[3000];
+    uint64_t rng = 9;
+    for (int i = 0; i < 3000; i++)
+        bin[i] = (unsigned char)tu_rand_u64(&rng);
+    FILE *fp = fopen(text, "wb");
+    assert_int_equal(fwrite(bin, 1, sizeof bin, fp), sizeof bin);
+    fclose(fp);
+    assert_int_equal(tu_sclaw(NULL, NULL, "tokenizer encode -t '%s' --in '%s' --out '%s'", tok, text, ids), 0);
+    assert_int_equal(tu_sclaw(NULL, NULL, "tokenizer decode -t '%s' --in '%s' --out '%s'", tok, ids, back), 0);
+    fp = fopen(back, "rb");
+    unsigned char got[3001];
+    assert_int_equal(fread(got, 1, sizeof got, fp), sizeof bin);
+    fclose(fp);
+    assert_memory_equal(got, bin, sizeof bin);
     /* --text and ids as arguments */
     assert_int_equal(tu_sclaw(&out, NULL, "tokenizer encode -t '%s' --text 'the hat'", tok), 0);
     char cmdline[4400];
@@ -523,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_byte_alphabet),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_train_hand),
+        cmocka_unit_test(test_train_vs_naive),
         cmocka_unit_test(test_train_deterministic),
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_roundtrip_corpus),

@@ -10,9 +10,10 @@
  *    A rewrite of occurrence "x a b y" -> "x ab y" changes four counts
  *    (x,a)-, (b,y)-, (x,ab)+, (ab,y)+ (HF tokenizers' Word::merge), so a step
  *    costs the number of occurrences it merges, not the corpus size.
- * The heap is lazy: a count that grows is pushed again; a count that shrinks
- * leaves a stale, larger entry, which is re-pushed with the true count when
- * it reaches the top. So the top, once its count checks out, is the true
+ * The heap is lazy: a count that grows is pushed again (once per step, with
+ * its count at the end of the step); a count that shrinks leaves a stale,
+ * larger entry, which is re-pushed with the true count when it reaches the
+ * top. So the top, once its count checks out, is the true
  * maximum, and ties are broken by the byte order of the two tokens.
  */
 #include "sclaw_data.h"
@@ -26,6 +27,7 @@
 struct pair {
     int32_t a, b;
     int64_t count;
+    int64_t grown;     /* last step in which the count grew (-1: never) */
     int32_t *words;    /* words the pair was seen in (may be stale) */
     int32_t nwords, capwords;
 };
@@ -56,6 +58,9 @@ struct trainer {
     int64_t pcap;
     struct heap_entry *heap;
     int64_t nheap, capheap;
+    int32_t *grown;                /* pairs whose count grew in this step */
+    int64_t ngrown, capgrown;
+    int64_t step;                  /* current merge step (0: initial counts) */
     int32_t *merges;               /* (left, right) per merge */
     int64_t nmerges;
 };
@@ -109,6 +114,7 @@ static int64_t pair_get(struct trainer *tr, int32_t a, int32_t b)
     struct pair *p = &tr->pairs[tr->npairs];
     memset(p, 0, sizeof *p);
     p->a = a, p->b = b;
+    p->grown = -1;
     tr->pkeys[i] = key;
     tr->pvals[i] = (int32_t)tr->npairs;
     return tr->npairs++;
@@ -176,7 +182,9 @@ static struct heap_entry heap_pop(struct trainer *tr)
     return top;
 }
 
-/* Add d * (word count) to pair (a, b) seen in word w. */
+/* Add delta to the count of pair (a, b) seen in word w. A pair that grows is
+ * noted once per step; the caller pushes it with its final count after the
+ * step (one heap entry per grown pair and step, not one per occurrence). */
 static int pair_add(struct trainer *tr, int32_t a, int32_t b, int64_t delta, int32_t w)
 {
     int64_t pi = pair_get(tr, a, b);
@@ -196,7 +204,30 @@ static int pair_add(struct trainer *tr, int32_t a, int32_t b, int64_t delta, int
         }
         p->words[p->nwords++] = w;
     }
-    return heap_push(tr, (int32_t)pi, p->count);
+    if (p->grown != tr->step) {
+        if (tr->ngrown == tr->capgrown) {
+            int64_t nc = tr->capgrown ? 2 * tr->capgrown : 1 << 12;
+            int32_t *ng = realloc(tr->grown, (size_t)nc * sizeof *ng);
+            if (!ng)
+                return -1;
+            tr->grown = ng, tr->capgrown = nc;
+        }
+        p->grown = tr->step;
+        tr->grown[tr->ngrown++] = (int32_t)pi;
+    }
+    return 0;
+}
+
+/* Push every pair that grew in this step with its current count. */
+static int push_grown(struct trainer *tr)
+{
+    for (int64_t k = 0; k < tr->ngrown; k++) {
+        const struct pair *p = &tr->pairs[tr->grown[k]];
+        if (p->count > 0 && heap_push(tr, tr->grown[k], p->count))
+            return -1;
+    }
+    tr->ngrown = 0;
+    return 0;
 }
 
 static int add_token(struct trainer *tr, const uint8_t *b, int64_t n)
@@ -250,6 +281,7 @@ static void trainer_free(struct trainer *tr)
     for (int64_t i = 0; i < tr->npairs; i++)
         free(tr->pairs[i].words);
     free(tr->pairs), free(tr->pkeys), free(tr->pvals), free(tr->heap), free(tr->merges);
+    free(tr->grown);
 }
 
 /* Merge pair pi (a, b) -> id everywhere; returns 0 or -1 on no memory. */
@@ -326,25 +358,27 @@ int sclaw_bpe_train(struct sclaw_tokenizer *t, const struct sclaw_corpus *c,
     /* chunks in slot order: deterministic for a given corpus (the hash and the
      * insertion order fix the slots) */
     for (int64_t i = 0; i < chunks.cap; i++) {
-        if (!chunks.hash[i] || chunks.klen[i] < 2)
+        const struct dt_strent *ce = &chunks.e[i];
+        if (!ce->hash || ce->klen < 2)
             continue;  /* single bytes have no pairs */
-        int64_t w = tr.nwords++, n = chunks.klen[i];
-        const uint8_t *s = chunks.keys + chunks.koff[i];
+        int64_t w = tr.nwords++, n = ce->klen;
+        const uint8_t *s = chunks.keys + ce->koff;
         if (!(tr.sym[w] = malloc((size_t)n * sizeof(int32_t))))
             goto nomem;
         for (int64_t k = 0; k < n; k++)
             tr.sym[w][k] = dt_base_id(s[k]);
         tr.nsym[w] = (int32_t)n;
-        tr.wcount[w] = chunks.val[i];
+        tr.wcount[w] = ce->val;
         tr.wstamp[w] = -1;
     }
     dt_strmap_free(&chunks);
-    /* 2. initial pair counts (pair_add pushes every increase; the stale
-     * smaller entries are dropped when they surface) */
+    /* 2. initial pair counts, then one heap entry per pair */
     for (int64_t w = 0; w < tr.nwords; w++)
         for (int64_t k = 0; k + 1 < tr.nsym[w]; k++)
             if (pair_add(&tr, tr.sym[w][k], tr.sym[w][k + 1], tr.wcount[w], (int32_t)w))
                 goto nomem;
+    if (push_grown(&tr))
+        goto nomem;
     /* 3. merges */
     uint8_t *cat = NULL;
     int64_t catcap = 0;
@@ -378,8 +412,11 @@ int sclaw_bpe_train(struct sclaw_tokenizer *t, const struct sclaw_corpus *c,
         tr.merges[2 * tr.nmerges] = p->a;
         tr.merges[2 * tr.nmerges + 1] = p->b;
         tr.nmerges++;
-        if (apply_merge(&tr, e.pair, (int32_t)id, tr.nmerges))
+        tr.step = tr.nmerges;
+        if (apply_merge(&tr, e.pair, (int32_t)id, tr.nmerges) || push_grown(&tr))
             goto nomem_cat;
+        if (o->progress && (tr.nmerges % 64 == 0 || tr.nmerges == target))
+            o->progress(tr.nmerges, target, o->user);
     }
     free(cat);
     /* 4. the tokenizer: bytes, merged tokens, then the separator */

@@ -213,7 +213,7 @@ int sclaw_corpus_load(struct sclaw_corpus *c, const char *const *names, int64_t 
     c->off[0] = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t b0 = c->nbytes, d0 = c->ndocs;
-        int builtin = !strcmp(names[i], "kjv");
+        int builtin = !strcmp(names[i], sclaw_corpus_names[0][0]);  /* "kjv", the only one */
         st = builtin ? load_kjv(c, &cap) : load_file(c, names[i], mode, &cap);
         if (st)
             break;

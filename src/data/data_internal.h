@@ -28,12 +28,17 @@ static inline uint64_t dt_fnv1a(uint64_t h, const void *data, size_t n)
 }
 
 /* Byte strings -> int64 values. Keys are copied into an arena; entries are
- * open-addressed by a 64-bit hash (0 = empty slot). */
+ * open-addressed by a 64-bit hash (0 = empty slot). An entry keeps hash,
+ * key and value together, so a probe touches one cache line (plus the key's
+ * bytes on a hash match). */
+struct dt_strent {
+    uint64_t hash;
+    int64_t koff;       /* key offset in keys */
+    int64_t val;
+    int64_t klen;
+};
 struct dt_strmap {
-    uint64_t *hash;     /* [cap] */
-    int64_t *koff;      /* [cap] key offset in keys */
-    int32_t *klen;      /* [cap] */
-    int64_t *val;       /* [cap] */
+    struct dt_strent *e;  /* [cap] */
     int64_t cap, count;
     uint8_t *keys;
     int64_t kused, kcap;

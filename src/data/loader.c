@@ -68,7 +68,9 @@ static int get_int(const json_t *o, const char *key, const char *path, int64_t *
     return SCLAW_OK;
 }
 
-/* Open the shards of one split listed in meta.json. */
+/* Open the shards of one split listed in meta.json (names only, no paths:
+ * a data directory can be moved as a whole). Their token total must match
+ * meta.json's count, which catches shards replaced behind meta.json's back. */
 static int open_split(struct sclaw_loader *l, int s, const json_t *meta, const char *mpath)
 {
     const char *name = s ? "val" : "train";
@@ -156,7 +158,9 @@ done:
     return st;
 }
 
-/* Copy tokens [start, start + n) of split s to out. */
+/* Copy tokens [start, start + n) of split s to out. A window may span two
+ * shards (documents straddle them): find the first shard by binary search
+ * over the cumulative starts, then walk forward. */
 static void copy_tokens(const struct sclaw_loader *l, int s, int64_t start, int64_t n, int32_t *out)
 {
     int64_t lo = 0, hi = l->nshards[s] - 1;
@@ -192,7 +196,11 @@ static void fill_row(struct sclaw_batch *b, int64_t r, int32_t eot)
     }
 }
 
-/* Epoch e's permutation (Fisher-Yates) into l->perm; returns its offset. */
+/* Epoch e's permutation (Fisher-Yates) into l->perm; returns its offset.
+ * Every draw is a hash of (seed, epoch, index) rather than a running RNG
+ * stream, so an epoch can be rebuilt from scratch at any position, which is
+ * what makes resuming exact. The permutation is rebuilt only when the epoch
+ * changes (O(nwin) once per epoch). */
 static int64_t epoch_perm(struct sclaw_loader *l, int64_t e)
 {
     uint64_t base = dt_mix64(l->state.seed ^ dt_mix64((uint64_t)e + 1));

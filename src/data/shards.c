@@ -29,6 +29,10 @@ static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+/* Header first, then the tokens converted to the width in blocks of 4096
+ * (so a uint16 shard never needs a second full-size buffer). Every id is
+ * range-checked on the way: a bad id aborts the write and the temporary
+ * file goes, the target stays as it was. */
 int sclaw_shard_write(const char *path, const int32_t *tokens, int64_t n, int64_t vocab_size)
 {
     struct sclaw_atomic a;
@@ -78,6 +82,11 @@ void sclaw_shard_close(struct sclaw_shard *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Checks run from cheap to expensive, each with its own message: size of the
+ * header, magic, version, width against vocabulary, file size against the
+ * count (a short file is "truncated", a long one has trailing bytes), the
+ * expected vocabulary, and finally every token id (one pass over the map,
+ * so a corrupt shard fails at open, not in the middle of a run). */
 int sclaw_shard_open(struct sclaw_shard *s, const char *path, int64_t expect_vocab)
 {
     struct stat sb;
@@ -159,6 +168,10 @@ done:
 
 /* ---- data prepare --------------------------------------------------------------- */
 
+/* One split being written: a buffer of at most cap tokens that becomes
+ * <name>_NNN.bin whenever it fills, so documents may straddle two shards
+ * (the loader concatenates a split's shards, so nothing depends on where
+ * a shard ends). */
 struct split_writer {
     const char *dir, *name;    /* "train" / "val" */
     int32_t *buf;
@@ -194,6 +207,9 @@ static int push_tokens(struct split_writer *w, const int32_t *ids, int64_t n)
     return SCLAW_OK;
 }
 
+/* Documents sorted by (content hash, index): the first nval are held out. The
+ * index only breaks ties between identical documents, which keeps the choice
+ * deterministic; the hash makes it independent of the corpus order. */
 struct doc_key {
     uint64_t hash;
     int64_t index;
@@ -249,6 +265,14 @@ int sclaw_data_prepare(const char *dir, const struct sclaw_corpus *c, struct scl
         st = sclaw_fail(SCLAW_E_IO, "cannot create directory '%s': %s", dir, strerror(errno));
         goto done;
     }
+    /* meta.json goes last; an older one goes first, so that a run that stops
+     * half-way never leaves a meta.json describing shards it overwrote */
+    char mpath[4096];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", dir);
+    if (unlink(mpath) != 0 && errno != ENOENT) {
+        st = sclaw_fail(SCLAW_E_IO, "cannot replace '%s': %s", mpath, strerror(errno));
+        goto done;
+    }
     for (int s = 0; s < 2; s++) {
         w[s].dir = dir;
         w[s].name = s ? "val" : "train";
@@ -298,10 +322,15 @@ int sclaw_data_prepare(const char *dir, const struct sclaw_corpus *c, struct scl
         st = sclaw_fail(SCLAW_E_NOMEM, "out of memory");
         goto done;
     }
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    if ((st = sclaw_json_write(path, meta)))
+    if ((st = sclaw_json_write(mpath, meta)))
         goto done;
     for (int s = 0; s < 2; s++) {
+        /* shards of an earlier, larger run are no longer part of the set */
+        for (int64_t k = w[s].shards;; k++) {
+            snprintf(path, sizeof path, "%s/%s_%03" PRId64 ".bin", dir, w[s].name, k);
+            if (unlink(path) != 0)
+                break;
+        }
         stats->docs[s] = w[s].docs;
         stats->tokens[s] = w[s].tokens;
         stats->shards[s] = w[s].shards;

@@ -4,10 +4,7 @@
 
 void dt_strmap_free(struct dt_strmap *m)
 {
-    free(m->hash);
-    free(m->koff);
-    free(m->klen);
-    free(m->val);
+    free(m->e);
     free(m->keys);
     memset(m, 0, sizeof *m);
 }
@@ -15,8 +12,9 @@ void dt_strmap_free(struct dt_strmap *m)
 static int64_t find(const struct dt_strmap *m, uint64_t h, const uint8_t *s, int64_t n, int *found)
 {
     int64_t mask = m->cap - 1, i = (int64_t)(h & (uint64_t)mask);
-    while (m->hash[i]) {
-        if (m->hash[i] == h && m->klen[i] == n && !memcmp(m->keys + m->koff[i], s, (size_t)n)) {
+    while (m->e[i].hash) {
+        const struct dt_strent *e = &m->e[i];
+        if (e->hash == h && e->klen == n && !memcmp(m->keys + e->koff, s, (size_t)n)) {
             *found = 1;
             return i;
         }
@@ -30,23 +28,19 @@ static int64_t find(const struct dt_strmap *m, uint64_t h, const uint8_t *s, int
 static int grow(struct dt_strmap *m)
 {
     int64_t ncap = m->cap ? 2 * m->cap : 1024;
-    uint64_t *hash = calloc((size_t)ncap, sizeof *hash);
-    int64_t *koff = malloc((size_t)ncap * sizeof *koff), *val = malloc((size_t)ncap * sizeof *val);
-    int32_t *klen = malloc((size_t)ncap * sizeof *klen);
-    if (!hash || !koff || !val || !klen) {
-        free(hash), free(koff), free(val), free(klen);
+    struct dt_strent *e = calloc((size_t)ncap, sizeof *e);
+    if (!e)
         return -1;
-    }
     for (int64_t i = 0; i < m->cap; i++) {
-        if (!m->hash[i])
+        if (!m->e[i].hash)
             continue;
-        int64_t j = (int64_t)(m->hash[i] & (uint64_t)(ncap - 1));
-        while (hash[j])
+        int64_t j = (int64_t)(m->e[i].hash & (uint64_t)(ncap - 1));
+        while (e[j].hash)
             j = (j + 1) & (ncap - 1);
-        hash[j] = m->hash[i], koff[j] = m->koff[i], klen[j] = m->klen[i], val[j] = m->val[i];
+        e[j] = m->e[i];
     }
-    free(m->hash), free(m->koff), free(m->klen), free(m->val);
-    m->hash = hash, m->koff = koff, m->klen = klen, m->val = val, m->cap = ncap;
+    free(m->e);
+    m->e = e, m->cap = ncap;
     return 0;
 }
 
@@ -64,7 +58,7 @@ int64_t *dt_strmap_upsert(struct dt_strmap *m, const uint8_t *s, int64_t n, int6
     if (i < 0)
         return NULL;
     if (found)
-        return &m->val[i];
+        return &m->e[i].val;
     if (m->kused + n > m->kcap) {
         int64_t nk = m->kcap ? m->kcap : 4096;
         while (nk < m->kused + n)
@@ -76,13 +70,10 @@ int64_t *dt_strmap_upsert(struct dt_strmap *m, const uint8_t *s, int64_t n, int6
     }
     if (n)
         memcpy(m->keys + m->kused, s, (size_t)n);
-    m->hash[i] = dt_strhash(s, n);
-    m->koff[i] = m->kused;
-    m->klen[i] = (int32_t)n;
-    m->val[i] = init;
+    m->e[i] = (struct dt_strent){dt_strhash(s, n), m->kused, init, n};
     m->kused += n;
     m->count++;
-    return &m->val[i];
+    return &m->e[i].val;
 }
 
 int64_t dt_strmap_get(const struct dt_strmap *m, const uint8_t *s, int64_t n)
@@ -91,13 +82,13 @@ int64_t dt_strmap_get(const struct dt_strmap *m, const uint8_t *s, int64_t n)
     if (!m->cap)
         return -1;
     int64_t i = find(m, dt_strhash(s, n), s, n, &found);
-    return found ? m->val[i] : -1;
+    return found ? m->e[i].val : -1;
 }
 
 void dt_strmap_clear(struct dt_strmap *m)
 {
     if (m->cap)
-        memset(m->hash, 0, (size_t)m->cap * sizeof *m->hash);
+        memset(m->e, 0, (size_t)m->cap * sizeof *m->e);
     m->count = 0;
     m->kused = 0;
 }
