@@ -41,8 +41,8 @@ static const struct cli_cmd_info info = {
     "printed as they are produced (with --batch B > 1 the samples are printed one after\n"
     "the other at the end); generation stops early at the separator token. Time to first\n"
     "token and the generation rate go to stderr. The tokenizer is --tokenizer TOK, else\n"
-    "RUNDIR/tokenizer, else the one named by RUNDIR/run.json or result.json (key\n"
-    "\"tokenizer\", or \"data\" pointing to a prepared data directory).",
+    "RUNDIR/tokenizer, else the one recorded in the meta.json of the data directory that\n"
+    "RUNDIR/result.json names (key \"dataset\"; or a \"tokenizer\" key there).",
     opts,
 };
 
@@ -102,7 +102,7 @@ static char *find_tokenizer(const char *model)
     snprintf(buf, sizeof buf, "%s/tokenizer", model);
     if (is_dir(buf))
         return strdup(buf);
-    static const char *const files[] = {"run.json", "result.json"};
+    static const char *const files[] = {"result.json", "train.json"};
     for (size_t i = 0; i < 2; i++) {
         json_t *j = NULL;
         snprintf(buf, sizeof buf, "%s/%s", model, files[i]);
@@ -111,7 +111,9 @@ static char *find_tokenizer(const char *model)
             continue;
         }
         const char *tok = json_string_value(json_object_get(j, "tokenizer"));
-        const char *data = json_string_value(json_object_get(j, "data"));
+        const char *data = json_string_value(json_object_get(j, "dataset"));
+        if (!data)
+            data = json_string_value(json_object_get(j, "data"));
         char *res = NULL;
         if (tok) {
             res = strdup(tok);

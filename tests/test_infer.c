@@ -30,6 +30,7 @@
 #include "sclaw_model.h"
 #include "sclaw_safetensors.h"
 #include "sclaw_status.h"
+#include "sclaw_train.h"
 #include "testutil.h"
 
 /* ---- fixtures ----------------------------------------------------------------- */
@@ -497,6 +498,25 @@ static void write_run(const char *dir, const char *family, int64_t V, int64_t ct
     sclaw_model_free(&m);
 }
 
+/* Copy run directory src's model into dst as a trainer checkpoint with Adam
+ * moments (dst/config.json + dst/checkpoint.safetensors). */
+static void write_run_ckpt(const char *src, const char *dst)
+{
+    struct sclaw_model *m;
+    struct sclaw_adamw o;
+    char path[2200];
+    snprintf(path, sizeof path, "mkdir -p '%s'", dst);
+    assert_int_equal(system(path), 0);
+    assert_int_equal(sclaw_infer_model_open(&m, src), SCLAW_OK);
+    assert_int_equal(sclaw_adamw_init(&o, &m->tt, 0.9, 0.95, 1e-8, 0.1), SCLAW_OK);
+    snprintf(path, sizeof path, "%s/config.json", dst);
+    assert_int_equal(sclaw_config_save(&m->cfg, path), SCLAW_OK);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dst);
+    assert_int_equal(sclaw_ckpt_save(path, m, &o, NULL), SCLAW_OK);
+    sclaw_adamw_free(&o);
+    sclaw_infer_model_close(m);
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -543,11 +563,28 @@ static void test_cli(void **state)
     free(o1);
     free(o2);
     /* a run directory that names its tokenizer */
+    /* a finished run names its data directory, whose meta.json names the
+     * tokenizer (sclaw_train.h, sclaw_data.h) */
     char js[700];
-    snprintf(cmd, sizeof cmd, "%s/run.json", rx);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/data'", d);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/data/meta.json", d);
     snprintf(js, sizeof js, "{\"tokenizer\": \"%s\"}", tok);
     tu_write_file(cmd, js);
-    assert_int_equal(tu_sclaw(NULL, NULL, "generate '%s' --prompt 'word' -n 3", rx), 0);
+    snprintf(cmd, sizeof cmd, "%s/result.json", rx);
+    snprintf(js, sizeof js, "{\"dataset\": \"%s/data\"}", d);
+    tu_write_file(cmd, js);
+    assert_int_equal(tu_sclaw(&o1, NULL, "generate '%s' --prompt 'the model' -n 12 "
+                                         "--temperature 0", rx), 0);
+    /* the same weights as a trainer checkpoint (with Adam moments) */
+    snprintf(cmd, sizeof cmd, "%s/ckpt", d);
+    write_run_ckpt(rx, cmd);
+    assert_int_equal(tu_sclaw(&o2, NULL, "generate '%s/checkpoint.safetensors' --tokenizer '%s' "
+                                         "--prompt 'the model' -n 12 --temperature 0",
+                              cmd, tok), 0);
+    assert_string_equal(o1, o2);
+    free(o1);
+    free(o2);
 
     /* bad input: clear errors, exit 1 (runtime) or 2 (usage) */
     assert_int_equal(tu_sclaw(NULL, &err, "generate '%s' --tokenizer '%s' --prompt ''", rx, tok),

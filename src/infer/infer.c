@@ -227,7 +227,7 @@ int sclaw_infer_full_logits(struct sclaw_model *m, const int32_t *tokens, int64_
         return sclaw_fail(SCLAW_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < N; i++)
         tgt[i] = -1; /* no loss wanted: every target ignored */
-    struct sclaw_batch b = {B, T, tokens, tgt, NULL};
+    struct sclaw_lm_batch b = {B, T, tokens, tgt, NULL};
     double loss;
     st = sclaw_model_forward(m, &b, &loss, NULL);
     free(tgt);

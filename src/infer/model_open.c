@@ -1,18 +1,20 @@
 /* model_open.c - model handles for inference (sclaw_infer.h): load a run
- * directory or checkpoint (config.json + safetensors weights, the layout of
- * sclaw_model.h's tensor names), or build a randomly initialised model of a
- * config for timing. */
+ * directory or checkpoint (the layout of sclaw_train.h: config.json +
+ * model.safetensors, or checkpoint.safetensors of an unfinished run; read by
+ * the trainer's checkpoint loader, optimiser moments skipped), or build a
+ * randomly initialised model of a config for timing. */
 #include "sclaw_infer.h"
 #include "sclaw_io.h"
 #include "sclaw_model.h"
-#include "sclaw_safetensors.h"
 #include "sclaw_status.h"
+#include "sclaw_train.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Model config of a run: config.json is the model config itself, or an object
  * whose "model" member is (a run config that also records training keys). */
@@ -49,9 +51,11 @@ int sclaw_infer_model_open(struct sclaw_model **out, const char *path)
         goto done;
     }
     if (S_ISDIR(sb.st_mode)) {
-        /* a run directory */
+        /* a run directory: the final weights, else the last checkpoint */
         snprintf(cfg, n, "%s/config.json", path);
         snprintf(wts, n, "%s/model.safetensors", path);
+        if (access(wts, F_OK) != 0)
+            snprintf(wts, n, "%s/checkpoint.safetensors", path);
     } else {
         /* a checkpoint file: the config sits next to it */
         const char *slash = strrchr(path, '/');
@@ -70,7 +74,7 @@ int sclaw_infer_model_open(struct sclaw_model **out, const char *path)
     }
     if ((st = sclaw_model_init(m, &c)))
         goto done;
-    if ((st = sclaw_st_load_table(wts, &m->tt, m->params, ""))) {
+    if ((st = sclaw_ckpt_load(wts, m, NULL, NULL))) {
         st = sclaw_wrap(st, "loading weights for '%s'", cfg);
         goto done;
     }
