@@ -130,6 +130,7 @@ static void attend_prefix(float *att, const float *q, const float *K, const floa
 #pragma omp parallel num_threads(nth)
     {
         float *S = Sbase + (int64_t)omp_get_thread_num() * slot_floats;
+        float rsum[QB]; /* 1 / softmax sum of each query row */
 #pragma omp for schedule(dynamic)
         for (int64_t task = 0; task < ntask; task++) {
             int64_t bh = task / nblk, blk = task % nblk, b = bh / NH, h = bh % NH;
@@ -151,16 +152,19 @@ static void attend_prefix(float *att, const float *q, const float *K, const floa
                     row[j] = expf(row[j] - mx);
                     sum += row[j];
                 }
-                float inv = (float)(1.0 / sum);
-                for (int64_t j = 0; j <= last; j++)
-                    row[j] *= inv;
                 for (int64_t j = last + 1; j < nk; j++)
                     row[j] = 0.0f; /* future keys of the block's later queries */
+                rsum[r] = (float)(1.0 / sum);
             }
-            /* O (nq, hd) = S (nq, nk) V[0:nk] (nk, hd) */
+            /* O (nq, hd) = S (nq, nk) V[0:nk] (nk, hd), then each row divided
+             * by its softmax sum: nq*hd multiplies instead of a pass over the
+             * nq*nk probabilities */
+            float *ob = att + (b * P + i0) * ld + h * hd;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
-                        1.0f, S, (int)nk, Vh, (int)hd, 0.0f, att + (b * P + i0) * ld + h * hd,
-                        (int)ld);
+                        1.0f, S, (int)nk, Vh, (int)hd, 0.0f, ob, (int)ld);
+            for (int64_t r = 0; r < nq; r++)
+                for (int64_t e = 0; e < hd; e++)
+                    ob[r * ld + e] *= rsum[r];
         }
     }
 }
