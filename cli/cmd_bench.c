@@ -42,9 +42,10 @@ static const struct cli_cmd_info info = {
     "an untimed warm-up. A config gets random weights (the model's init); a run directory\n"
     "is loaded. The CSV has the columns of data/paper/inference_*.csv (ttft and steptime in\n"
     "ms, throughput = batchsize / steptime in tokens/ms) plus state_bytes (xLSTM C,n,m or\n"
-    "the Llama KV cache) and acts_bytes. With --roofline the accounting's FLOPs and bytes\n"
-    "(bf16 weights as in the paper, and with the weights at fp32 as stored here) are\n"
-    "divided by the times and compared with the measured SGEMM rate and STREAM bandwidth.\n"
+    "the Llama KV cache) and acts_bytes. With --roofline the accounting's TTFT FLOPs and\n"
+    "the bytes of one decode step at context = prefill (bf16 weights as in the paper, and\n"
+    "with the weights at fp32 as stored here) are divided by the times and compared with\n"
+    "the SGEMM rate and STREAM bandwidth measured at the start of the run.\n"
     "The Llama cache of a cell holds prefill + G + 1 positions. Progress goes to stderr.",
     opts,
 };
@@ -224,8 +225,11 @@ static int bench_inference(int argc, char **argv)
                 /* FLOPs of the TTFT and bytes of one step from the accounting
                  * (bf16 weights and activations, fp32 states); the fp32 variant
                  * adds 2 bytes per weight read: every non-embedding parameter
-                 * plus one embedding row per sequence */
-                struct sclaw_infer_opts io = {(double)r.batch, (double)r.prefill, (double)G};
+                 * plus one embedding row per sequence. Llama's generation bytes
+                 * are per token over T_gen tokens that share one weight read
+                 * (accounting-and-fits.md §3.4), so one step is T_gen = 1 at
+                 * context = prefill (KV cache still counted in bf16). */
+                struct sclaw_infer_opts io = {(double)r.batch, (double)r.prefill, 1.0};
                 struct sclaw_infer_acct acc;
                 sclaw_count_infer(mc, &io, &acc);
                 double bytes = acc.has_step ? acc.step_bytes : acc.gen_bytes_per_token;
