@@ -48,17 +48,20 @@ int sclaw_infer_init(struct sclaw_infer *s, const struct sclaw_model *m,
     if (o->max_context < 0 || o->piece < 0)
         return sclaw_fail(SCLAW_E_ARG, "negative context (%lld) or piece length (%lld)",
                           (long long)o->max_context, (long long)o->piece);
+    /* a KV cache needs a length; a piece longer than the context is never
+     * needed, so the activations are capped there */
     s->B = o->batch;
     s->Tmax = o->max_context;
     s->P = o->piece ? o->piece : DEFAULT_PIECE;
     s->mode = o->mode;
     if (s->ops->kv_cache && !s->Tmax)
-        s->Tmax = c->context_length; /* a KV cache needs a length */
+        s->Tmax = c->context_length;
     if (s->Tmax && s->P > s->Tmax)
         s->P = s->Tmax;
     const int64_t B = s->B, P = s->P, N = B * P;
 
-    /* block weights by name, once */
+    /* block weights by checkpoint name, once: the per-step code then indexes
+     * a flat pointer array (style.md §2.4: views built once) */
     const int64_t nw = s->ops->nweights;
     s->w = calloc((size_t)(NB * nw), sizeof *s->w);
     if (!s->w)
@@ -78,7 +81,11 @@ int sclaw_infer_init(struct sclaw_infer *s, const struct sclaw_model *m,
                         (long long)B, (long long)s->Tmax, s->state_bytes / (1 << 30));
         goto fail;
     }
-    /* activations for B x P tokens plus the head on B rows */
+    /* activations for B x P tokens plus the head on B rows: the residual
+     * stream ping-pongs between x and y through the blocks, so two (N, D)
+     * buffers serve every layer; the family scratch is shared by all layers
+     * (a block's temporaries die when it returns). The LM head only ever sees
+     * the B last rows, so no (N, V) logits buffer exists. */
     int64_t scr = s->ops->scratch_floats(c, B, P, s->Tmax);
     int64_t total = 2 * blocks_round(N * D) + 2 * blocks_round(B * D) + blocks_round(B) +
                     2 * blocks_round(B * V) + blocks_round(scr) + blocks_round(N);
@@ -155,7 +162,9 @@ static int check_tokens(const struct sclaw_infer *s, const int32_t *tok, int64_t
 }
 
 /* Run n (<= P) tokens per sequence through the stack; tok (B, ld), columns
- * [0, n). Leaves the last position's residual in s->last. */
+ * [0, n). Leaves the last position's residual in s->last. Every block reads
+ * s->pos as the position of the piece's first token (RoPE, cache slot), so
+ * the position advances only after the whole stack has run. */
 static void run_piece(struct sclaw_infer *s, const int32_t *tok, int64_t ld, int64_t n)
 {
     const struct sclaw_model *m = s->m;

@@ -187,6 +187,8 @@ static void block_mlstm(const struct sclaw_infer *s, int64_t l, const float *x, 
     sclaw_matmul_forward(v->o, v->u, w[W_O], N, D, Dv, 0);
     linear_bias(v->ig, v->u, w[W_I], w[W_BI], N, D, NH);
     linear_bias(v->fg, v->u, w[W_F], w[W_BF], N, D, NH);
+    /* gate soft-cap in place (no saved pre-cap values: no backward here).
+     * No document-border reset: a prompt is one document */
     sclaw_softcap_forward(v->ig, v->ig, N * NH, SCLAW_GATE_SOFTCAP);
     sclaw_softcap_forward(v->fg, v->fg, N * NH, SCLAW_GATE_SOFTCAP);
     if (P == 1) {
@@ -201,6 +203,8 @@ static void block_mlstm(const struct sclaw_infer *s, int64_t l, const float *x, 
         sclaw_to_heads(v->ih, v->ig, B, P, NH, 1);
         sclaw_to_heads(v->fh, v->fg, B, P, NH, 1);
         if (s->mode == SCLAW_PREFILL_SPLIT) {
+            /* per cell: the sub-ranges of one cell are contiguous in its
+             * (P, d) rows, not across cells, so the split runs cell by cell */
             for (int64_t bh = 0; bh < BH; bh++)
                 cell_split(v->hh + bh * P * dv, C + bh * dqk * dv, n + bh * dqk, m + bh,
                            v->qh + bh * P * dqk, v->kh + bh * P * dqk, v->vh + bh * P * dv,
@@ -212,6 +216,7 @@ static void block_mlstm(const struct sclaw_infer *s, int64_t l, const float *x, 
         }
         sclaw_from_heads(v->ht, v->hh, B, P, NH, dv);
     }
+    /* the rest of the block is position-wise, identical to training */
     sclaw_headnorm_forward(v->hn, v->hmean, v->hrstd, v->ht, w[W_MHN], N, NH, dv,
                            SCLAW_NORM_EPS);
     sclaw_ogate_forward(v->g, v->o, v->hn, N * Dv);
