@@ -16,6 +16,14 @@ CFLAGS  += -std=c17 -Wall -Wextra -Wshadow -Wno-unused-parameter -fopenmp -MMD -
 LDLIBS  := -ljansson -llbfgs -lplplot -lopenblas -lm
 LDFLAGS += -fopenmp
 
+# Open MPI for data-parallel training, when its development files are present.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+ifneq ($(MPI_LIBS),)
+CFLAGS  += -DSCLAW_HAVE_MPI $(MPI_CFLAGS)
+LDLIBS  += $(MPI_LIBS)
+endif
+
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-asan
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -38,6 +46,7 @@ TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test check bench study quick clean deps
+.SECONDARY:
 all: $(SCLAW)
 
 $(BUILD)/%.o: %.c

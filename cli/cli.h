@@ -64,7 +64,13 @@ int cmd_bench(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_fit_runtime(int argc, char **argv); /* `sclaw fit runtime`, a subcommand of `fit` */
+int cmd_fit(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_optimal(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 

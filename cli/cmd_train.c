@@ -35,7 +35,7 @@ static const struct cli_opt opts[] = {
     {"seed", O_SEED, "S", "seed of the initialisation and the data order (default 1)"},
     {"no-doc-reset", O_NORESET, NULL, "ignore document borders (default: reset at each)"},
     {"stop-after", O_STOP, "K", "stop after K steps of this invocation (checkpointed; --resume continues)"},
-    {"resume", O_RESUME, NULL, "continue the run in RUNDIR (CONFIG may be omitted)"},
+    {"resume", O_RESUME, NULL, "continue the run in RUNDIR (start it if RUNDIR holds none)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -250,15 +250,23 @@ int cmd_train(int argc, char **argv)
         return cli_usage(cmd, "--data DIR is required");
     if (!out)
         return cli_usage(cmd, "--out RUNDIR is required");
+    /* --resume continues the run in RUNDIR; where RUNDIR holds no run yet it
+     * starts one (so "train --resume" can be repeated until a run is done) */
+    char tpath[4200];
+    snprintf(tpath, sizeof tpath, "%s/train.json", out);
+    int have_run = access(tpath, F_OK) == 0;
+    if (resume && !have_run && !(cfgpath && budget))
+        return cli_fail(cmd, sclaw_fail(SCLAW_E_ARG, "nothing to resume: '%s' holds no run (no "
+                                                     "train.json)", out));
+    if (resume && !have_run)
+        resume = 0;
     if (!resume && !cfgpath)
         return cli_usage(cmd, "a CONFIG.json is required (or --resume)");
-    if (!resume && budget != 1)
+    if (budget > 1 || (!resume && budget != 1))
         return cli_usage(cmd, "give exactly one of --steps, --tokens, --flops");
-    if (resume && budget)
-        return cli_usage(cmd, "--resume continues the run's own budget; drop --steps/--tokens/--flops");
 
     struct sclaw_config cfg, given;
-    struct sclaw_train_opts o;
+    struct sclaw_train_opts o, want;
     struct sclaw_loader loader;
     struct sclaw_loader_source ts, vs;
     struct sclaw_batch_source tsrc, vsrc, *val = NULL;
@@ -266,48 +274,71 @@ int cmd_train(int argc, char **argv)
     memset(&loader, 0, sizeof loader);
     memset(&ts, 0, sizeof ts);
     memset(&vs, 0, sizeof vs);
+    /* the options this command line asks for (on resume: only to compare) */
+    if (cfgpath) {
+        if ((st = sclaw_config_load(&given, cfgpath)))
+            return cli_fail(cmd, st);
+        sclaw_train_defaults(&want, &given);
+        if (batch > 0) want.batch = batch;
+        if (lr > 0) want.lr = lr;
+        if (seed >= 0) want.seed = (uint64_t)seed;
+        if (warmup > 0) want.warmup = warmup;
+        if (cooldown >= 0) want.cooldown = cooldown;
+        if (eval_batches > 0) want.eval_batches = eval_batches;
+        want.doc_reset = !noreset;
+        const double per_step_tokens = (double)want.batch * (double)given.context_length;
+        if (steps)
+            want.steps = steps;
+        else if (tokens > 0)
+            want.steps = (int64_t)ceil(tokens / per_step_tokens);
+        else if (flops > 0) {
+            struct sclaw_flop_opts fo = {SCLAW_MLSTM_FLOPS_FIRST, SCLAW_ATTN_FLOPS_DISTILL};
+            double per = sclaw_count_training_flops(&given, &fo, (double)want.batch, 1.0);
+            want.steps = (int64_t)floor(flops / per);
+            if (want.steps < 1)
+                return cli_usage(cmd, "--flops %g is less than one step (%.4g FLOPs)", flops, per);
+        }
+        want.eval_every = eval_every >= 0 ? eval_every : (want.steps / 10 > 0 ? want.steps / 10 : 1);
+        want.save_every = save_every >= 0 ? save_every : want.eval_every;
+    }
     if (resume) {
-        /* the run's own config and options */
+        /* the run's own config and options; flags given again must agree */
         char p[4200];
         json_t *j;
         snprintf(p, sizeof p, "%s/config.json", out);
         if ((st = sclaw_config_load(&cfg, p)))
-            return cli_fail(cmd, sclaw_wrap(st, "nothing to resume in '%s'", out));
-        if (cfgpath && (st = sclaw_config_load(&given, cfgpath)))
             return cli_fail(cmd, st);
-        snprintf(p, sizeof p, "%s/train.json", out);
-        if ((st = sclaw_json_load(p, &j)))
+        if ((st = sclaw_json_load(tpath, &j)))
             return cli_fail(cmd, st);
         sclaw_train_defaults(&o, &cfg);
-        st = sclaw_train_opts_from_json(&o, j, p);
+        st = sclaw_train_opts_from_json(&o, j, tpath);
         json_decref(j);
         if (st)
             return cli_fail(cmd, st);
+        const struct {
+            const char *flag;
+            int given;
+            double a, b;
+        } same[] = {
+            {"steps/--tokens/--flops", budget && cfgpath, (double)want.steps, (double)o.steps},
+            {"batch", batch > 0, (double)batch, (double)o.batch},
+            {"lr", lr > 0, lr, o.lr},
+            {"warmup", warmup > 0, (double)warmup, (double)o.warmup},
+            {"cooldown", cooldown >= 0, (double)cooldown, (double)o.cooldown},
+            {"seed", seed >= 0, (double)seed, (double)o.seed},
+            {"eval-every", eval_every >= 0, (double)eval_every, (double)o.eval_every},
+            {"eval-batches", eval_batches > 0, (double)eval_batches, (double)o.eval_batches},
+            {"save-every", save_every >= 0, (double)save_every, (double)o.save_every},
+        };
+        for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+            if (same[i].given && same[i].a != same[i].b)
+                return cli_fail(cmd, sclaw_fail(SCLAW_E_ARG,
+                                                "option '--%s' (%.10g) differs from the run's "
+                                                "(%.10g in '%s')",
+                                                same[i].flag, same[i].a, same[i].b, tpath));
     } else {
-        if ((st = sclaw_config_load(&cfg, cfgpath)))
-            return cli_fail(cmd, st);
-        sclaw_train_defaults(&o, &cfg);
-        if (batch > 0) o.batch = batch;
-        if (lr > 0) o.lr = lr;
-        if (seed >= 0) o.seed = (uint64_t)seed;
-        if (warmup > 0) o.warmup = warmup;
-        if (cooldown >= 0) o.cooldown = cooldown;
-        if (eval_batches > 0) o.eval_batches = eval_batches;
-        o.doc_reset = !noreset;
-        const double per_step_tokens = (double)o.batch * (double)cfg.context_length;
-        if (steps)
-            o.steps = steps;
-        else if (tokens > 0)
-            o.steps = (int64_t)ceil(tokens / per_step_tokens);
-        else {
-            struct sclaw_flop_opts fo = {SCLAW_MLSTM_FLOPS_FIRST, SCLAW_ATTN_FLOPS_DISTILL};
-            double per = sclaw_count_training_flops(&cfg, &fo, (double)o.batch, 1.0);
-            o.steps = (int64_t)floor(flops / per);
-            if (o.steps < 1)
-                return cli_usage(cmd, "--flops %g is less than one step (%.4g FLOPs)", flops, per);
-        }
-        o.eval_every = eval_every >= 0 ? eval_every : (o.steps / 10 > 0 ? o.steps / 10 : 1);
-        o.save_every = save_every >= 0 ? save_every : o.eval_every;
+        cfg = given;
+        o = want;
     }
     o.stop_after = stop_after;
     o.interrupt = &interrupted;

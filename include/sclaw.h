@@ -1,8 +1,11 @@
 /* sclaw.h - umbrella header of libsclaw, the library behind the sclaw tool.
  *
  * sclaw measures how language-model architectures scale: exact compute
- * accounting (sclaw_account.h), model configs (sclaw_config.h) and the family
- * table (sclaw_arch.h), files (sclaw_io.h), errors (sclaw_status.h).
+ * accounting (sclaw_account.h), tokenizer and token data (sclaw_data.h), model
+ * configs (sclaw_config.h) and the family table (sclaw_arch.h), scaling-law fits
+ * (sclaw_fit.h), runtime models of inference (sclaw_runtime.h), files
+ * (sclaw_io.h), figures (sclaw_plot.h), reports (sclaw_report.h), errors
+ * (sclaw_status.h).
  */
 #ifndef SCLAW_H
 #define SCLAW_H
@@ -13,7 +16,11 @@
 #include "sclaw_arch.h"
 #include "sclaw_config.h"
 #include "sclaw_data.h"
+#include "sclaw_fit.h"
 #include "sclaw_io.h"
+#include "sclaw_plot.h"
+#include "sclaw_report.h"
+#include "sclaw_runtime.h"
 #include "sclaw_status.h"
 #include "sclaw_threads.h"
 

@@ -39,6 +39,9 @@ struct sclaw_arch {
     const char *const *own_keys;
     /* Fill defaults for keys left at 0, derive dimensions, validate. */
     int (*derive)(struct sclaw_config *c, const char *where);
+    /* Heads of a model of width d in sclaw's scaled-down study family
+     * (models.md §5.3): xLSTM d_v = 128 (NH = d/128), Llama head_dim 64. */
+    int64_t (*study_heads)(int64_t d);
     /* Accounting (accounting-and-fits.md §1-§3). */
     void (*count_params)(const struct sclaw_config *c, struct sclaw_params *p);
     void (*count_flops)(const struct sclaw_config *c, double T, const struct sclaw_flop_opts *o,

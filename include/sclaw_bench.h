@@ -23,6 +23,12 @@
 /* Seconds from a monotonic clock (CLOCK_MONOTONIC); only differences matter. */
 double sclaw_bench_now(void);
 
+/* CPU seconds used so far by the whole process (all threads,
+ * CLOCK_PROCESS_CPUTIME_ID). On a shared, oversubscribed machine the wall
+ * time of a long call includes time the scheduler gave to other processes;
+ * the CPU time divided by the threads used does not. */
+double sclaw_bench_cpu_now(void);
+
 /* Median of x[0..n-1] (n >= 1). Sorts x in place. */
 double sclaw_bench_median(double *x, int n);
 

@@ -34,6 +34,9 @@ int sclaw_atomic_open(struct sclaw_atomic *a, const char *path, const char *mode
 int sclaw_atomic_commit(struct sclaw_atomic *a);
 /* Drop the temporary file (safe on a zeroed or committed struct). */
 void sclaw_atomic_abort(struct sclaw_atomic *a);
+/* Write path atomically through a print function: print(obj, fp) returns a
+ * status; on failure the target is left untouched. */
+int sclaw_atomic_print(const char *path, int (*print)(const void *obj, FILE *fp), const void *obj);
 /* Write n bytes to path atomically. */
 int sclaw_atomic_write(const char *path, const void *data, size_t n);
 

@@ -123,7 +123,10 @@ void sclaw_attention_step(float *out, const float *q, const float *kcache, const
  * Workspaces are counted in floats and must be 8-byte aligned (any malloc'd
  * block is; 64-byte alignment is best for BLAS). They hold double arrays.
  * The forms differ only at eps level: h = num / (max(|n.q|, e^-m) + eps)
- * with a form-dependent stabiliser m.  */
+ * with a form-dependent stabiliser m. Document reset (f = -25 after the cap)
+ * scales the old state by e^-25 relative to the new token; the old document
+ * leaks at about e^(-25 + i_old - i_new), so it is forgotten unless its input
+ * gates were far larger than the new one's (i near +15 vs near -15).  */
 #define SCLAW_MLSTM_EPS 1e-6f
 
 /* §3.1 recurrent form: T steps, state updated in place (must be non-NULL). */

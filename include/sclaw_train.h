@@ -17,7 +17,8 @@
  *                            so a checkpoint is never half old, half new
  *   model.safetensors        the params alone (Hugging Face names, sclaw_model.h)
  *   log.csv                  step, tokens, flops, lr, train_loss, val_loss,
- *                            grad_norm, tokens_per_s (one row per step)
+ *                            grad_norm, tokens_per_s (one row per step; val_loss
+ *                            empty except at evaluations)
  *   result.json              written when the run finishes: the paper's run-table
  *                            fields (model_type, num_params, num_tokens_training,
  *                            num_flops_training, val_loss, ...) + peak RSS
@@ -40,12 +41,17 @@
 #include "sclaw_tensor.h"
 
 /* ---- AdamW ------------------------------------------------------------------ */
+struct sclaw_adamw_range {
+    int64_t begin, end;  /* [begin, end) of the flat buffer */
+    int decay;           /* weight decay applies */
+};
 struct sclaw_adamw {
     double beta1, beta2, eps, weight_decay;
     int64_t t;        /* updates done (bias correction uses t + 1) */
     int64_t n;        /* floats (= tensor table numel) */
     float *m, *v;     /* [n] first and second moments, the params' layout */
-    float *decay;     /* [n] 1 where weight decay applies, else 0 (from the table) */
+    int64_t nrange;
+    struct sclaw_adamw_range *range; /* runs of tensors with equal decay flags (from the table) */
 };
 /* Allocate zeroed moments for a table; hyperparameters as given. */
 int sclaw_adamw_init(struct sclaw_adamw *o, const struct sclaw_tensor_table *tt, double beta1,

@@ -60,8 +60,10 @@ static void attn_d(double *out, double *lse, const double *q, const double *k, c
                     s[j] = -INFINITY;
                     if (ok) {
                         double d = 0;
+                        const double *qi = q + (b * T + i) * ld + h * hd;
+                        const double *kj = k + (b * T + j) * ld + h * hd;
                         for (int64_t e = 0; e < hd; e++)
-                            d += q[(b * T + i) * ld + h * hd + e] * k[(b * T + j) * ld + h * hd + e];
+                            d += qi[e] * kj[e];
                         s[j] = d / sqrt((double)hd);
                     }
                     mx = fmax(mx, s[j]);

@@ -42,6 +42,18 @@ static void test_timer(void **state)
     assert_true(med < 1.0);
 }
 
+static void test_cpu_clock(void **state)
+{
+    (void)state;
+    /* busy work advances the process CPU clock (within a generous wall limit) */
+    double c0 = sclaw_bench_cpu_now(), w0 = sclaw_bench_now(), c = c0;
+    while (c - c0 < 5e-3 && sclaw_bench_now() - w0 < 10.0)
+        c = sclaw_bench_cpu_now();
+    assert_true(c - c0 >= 5e-3);
+    /* and CPU time never runs ahead of wall time for one busy thread by much */
+    assert_true(c - c0 <= sclaw_bench_now() - w0 + 1e-3);
+}
+
 static void test_cpu_line(void **state)
 {
     (void)state;
@@ -59,6 +71,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_median),
         cmocka_unit_test(test_timer),
+        cmocka_unit_test(test_cpu_clock),
         cmocka_unit_test(test_cpu_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,8 @@
 
 #include "sclaw_kernels.h"
 #include "testutil.h"
+/* the kernels' private vectorisable exp, tested directly below */
+#include "../src/kernels/mlstm_internal.h"
 
 #define GATE_CAP 15.0
 #define RESET_F (-25.0)
@@ -762,6 +764,61 @@ static void test_long_sequence_extreme(void **state)
     prob_free(&p);
 }
 
+/* mlstm_expf against libm's double exp: <= 2 ulp on [-87, 88], exactly 0
+ * below -87 (and for -inf), saturated above 88, exp(0) = 1 exactly. */
+static void test_expf_helper(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    float x[N], y[N];
+    double worst = 0;
+    for (int blk = 0; blk < 50; blk++) {
+        for (int j = 0; j < N; j++)
+            x[j] = -100.0f + 200.0f * (float)(blk * N + j) / (50.0f * N);
+#pragma omp simd
+        for (int j = 0; j < N; j++)
+            y[j] = mlstm_expf(x[j]);
+        for (int j = 0; j < N; j++) {
+            if (x[j] < -87.0f) {
+                assert_true(y[j] == 0.0f);
+            } else if (x[j] > 88.0f) {
+                tu_close(y[j], exp(88.0), 1e-6, 0, "expf saturation");
+            } else {
+                double ref = exp((double)x[j]);
+                worst = fmax(worst, fabs(y[j] - ref) / ref);
+            }
+        }
+    }
+    tu_close(worst, 0, 0, 2 * 5.97e-8, "expf worst relative error");
+    assert_true(mlstm_expf(0.0f) == 1.0f);
+    assert_true(mlstm_expf(-0.0f) == 1.0f);
+    assert_true(mlstm_expf(-INFINITY) == 0.0f);
+}
+
+/* T = 0: no outputs, the state passes through unchanged. */
+static void test_empty_sequence(void **state)
+{
+    (void)state;
+    float C[2 * 3 * 4], n[2 * 3], m[2] = { 1.5f, -2.0f }, C0[2 * 3 * 4], n0[2 * 3];
+    for (int x = 0; x < 24; x++)
+        C[x] = C0[x] = 0.25f * (float)x;
+    for (int x = 0; x < 6; x++)
+        n[x] = n0[x] = (float)x;
+    float dummy = 0;
+    float *w = work_alloc(sclaw_mlstm_chunkwise_workspace(2, 0, 3, 4, 16));
+    sclaw_mlstm_forward_chunkwise(&dummy, NULL, NULL, C, n, m, &dummy, &dummy, &dummy, &dummy,
+                                  &dummy, 2, 0, 3, 4, 16, w);
+    sclaw_mlstm_backward_chunkwise(&dummy, &dummy, &dummy, &dummy, &dummy, &dummy, &dummy, &dummy,
+                                   &dummy, &dummy, &dummy, &dummy, &dummy, 2, 0, 3, 4, 16, w);
+    sclaw_mlstm_forward_recurrent(&dummy, C, n, m, &dummy, &dummy, &dummy, &dummy, &dummy, 2, 0,
+                                  3, 4);
+    free(w);
+    tu_allclose_f(C, C0, 24, 0, 0, "C after T=0");
+    tu_allclose_f(n, n0, 6, 0, 0, "n after T=0");
+    assert_true(m[0] == 1.5f && m[1] == -2.0f);
+    assert_true(dummy == 0.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -775,6 +832,8 @@ int main(void)
         cmocka_unit_test(test_gradients_fd_extreme),
         cmocka_unit_test(test_document_reset),
         cmocka_unit_test(test_long_sequence_extreme),
+        cmocka_unit_test(test_expf_helper),
+        cmocka_unit_test(test_empty_sequence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -515,7 +515,23 @@ static void test_cli_train_resume(void **state)
     assert_non_null(strstr(err, "--resume"));
     free(out);
     free(err);
-    rc = tu_sclaw(&out, &err, "--threads 1 train --resume --data '%s' --out '%s/cli-part'", data, t);
+    /* flags that differ from the run's are refused */
+    snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-part' --resume --lr 0.1", common);
+    rc = tu_sclaw(NULL, &err, fmt, t, data, t);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "option '--lr' (0.1) differs from the run's"));
+    free(err);
+    /* stop again, continue with the run's own options only ... */
+    rc = tu_sclaw(&out, &err, "--threads 1 train --resume --data '%s' --out '%s/cli-part' "
+                              "--stop-after 2", data, t);
+    if (rc)
+        fail_msg("resume: %s", err);
+    free(out);
+    free(err);
+    /* ... and finish with the whole original command line + --resume (as
+     * `sclaw study` does) */
+    snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-part' --resume", common);
+    rc = tu_sclaw(&out, &err, fmt, t, data, t);
     if (rc)
         fail_msg("resume: %s", err);
     assert_non_null(strstr(out, "finished"));
@@ -541,6 +557,20 @@ static void test_cli_train_resume(void **state)
     json_decref(j);
     free(out);
     free(err);
+
+    /* --resume on a directory without a run starts it */
+    snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-fresh' --resume", common);
+    rc = tu_sclaw(&out, &err, fmt, t, data, t);
+    if (rc)
+        fail_msg("resume of a new run: %s", err);
+    free(out);
+    free(err);
+    snprintf(b, sizeof b, "%s/cli-fresh", t);
+    la = loss_column(a);
+    lb = loss_column(b);
+    assert_string_equal(la, lb);
+    free(la);
+    free(lb);
 
     /* a finished run is not overwritten */
     snprintf(fmt, sizeof fmt, "%s --out '%%s/cli-full'", common);

@@ -89,6 +89,13 @@ void tu_cleanup(void)
     }
 }
 
+int tu_teardown(void **state)
+{
+    (void)state;
+    tu_cleanup();
+    return 0;
+}
+
 void tu_write_file(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "wb");
@@ -120,7 +127,7 @@ char *tu_read_file(const char *path)
 
 int tu_sclaw(char **out, char **err, const char *fmt, ...)
 {
-    char args[8192], cmd[9000], fo[4200], fe[4200];
+    char args[8192], cmd[17000], fo[4200], fe[4200];
     const char *bin = getenv("SCLAW");
     va_list ap;
     va_start(ap, fmt);

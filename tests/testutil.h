@@ -33,6 +33,8 @@ const char *tu_path(const char *rel);
 /* A fresh empty directory under $TMPDIR, removed by tu_cleanup(). */
 const char *tu_tmpdir(void);
 void tu_cleanup(void);
+/* A cmocka group teardown that calls tu_cleanup(). */
+int tu_teardown(void **state);
 /* Write text to a file (test fixture). */
 void tu_write_file(const char *path, const char *text);
 /* Read a whole file into a malloc'ed string (NULL if missing). */

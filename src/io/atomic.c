@@ -85,6 +85,19 @@ void sclaw_atomic_abort(struct sclaw_atomic *a)
     memset(a, 0, sizeof *a);
 }
 
+int sclaw_atomic_print(const char *path, int (*print)(const void *obj, FILE *fp), const void *obj)
+{
+    struct sclaw_atomic a;
+    int st = sclaw_atomic_open(&a, path, "w");
+    if (st)
+        return st;
+    if ((st = print(obj, a.fp))) {
+        sclaw_atomic_abort(&a);
+        return sclaw_wrap(st, "writing '%s'", path);
+    }
+    return sclaw_atomic_commit(&a);
+}
+
 int sclaw_atomic_write(const char *path, const void *data, size_t n)
 {
     struct sclaw_atomic a;

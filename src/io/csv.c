@@ -418,15 +418,9 @@ int sclaw_csv_print(const struct sclaw_csv *t, FILE *fp)
     return SCLAW_OK;
 }
 
+static int print_table(const void *t, FILE *fp) { return sclaw_csv_print(t, fp); }
+
 int sclaw_csv_write(const struct sclaw_csv *t, const char *path)
 {
-    struct sclaw_atomic a;
-    int st = sclaw_atomic_open(&a, path, "w");
-    if (st)
-        return st;
-    if ((st = sclaw_csv_print(t, a.fp))) {
-        sclaw_atomic_abort(&a);
-        return sclaw_wrap(st, "writing '%s'", path);
-    }
-    return sclaw_atomic_commit(&a);
+    return sclaw_atomic_print(path, print_table, t);
 }

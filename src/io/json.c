@@ -32,17 +32,11 @@ int sclaw_json_print(const json_t *v, FILE *fp)
     return SCLAW_OK;
 }
 
+static int print_value(const void *v, FILE *fp) { return sclaw_json_print(v, fp); }
+
 int sclaw_json_write(const char *path, const json_t *v)
 {
-    struct sclaw_atomic a;
-    int st = sclaw_atomic_open(&a, path, "w");
-    if (st)
-        return st;
-    if ((st = sclaw_json_print(v, a.fp))) {
-        sclaw_atomic_abort(&a);
-        return sclaw_wrap(st, "writing '%s'", path);
-    }
-    return sclaw_atomic_commit(&a);
+    return sclaw_atomic_print(path, print_value, v);
 }
 
 json_t *sclaw_json_number(double x)

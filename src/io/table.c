@@ -9,6 +9,10 @@
 
 char *sclaw_fmt_group(char *buf, size_t n, double x)
 {
+    /* large non-integral counts (0.65 x causal FLOPs, bytes per token) are
+     * shown rounded; small fractions keep their digits */
+    if (fabs(x) >= 1e6 && fabs(x) < 9.007199254740992e15)
+        x = round(x);
     if (!isfinite(x) || x != floor(x) || fabs(x) >= 9.007199254740992e15) {
         snprintf(buf, n, "%.6g", x);
         return buf;

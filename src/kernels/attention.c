@@ -106,8 +106,8 @@ static inline int visible(const int32_t *seg_b, int64_t i, int64_t j)
  * (hd values) instead of the probabilities (nk values). The query itself is
  * always visible, so the max is finite and the sum >= 1. Split into
  * mask/no-mask loops so that each vectorises. */
-static float softmax_row(float *row, float *inv, const int32_t *seg_b, int64_t ks, int64_t i,
-                         int64_t i1)
+SCLAW_KINLINE float softmax_row(float *row, float *inv, const int32_t *seg_b, int64_t ks,
+                                int64_t i, int64_t i1)
 {
     int64_t nv = i + 1 - ks; /* causally visible keys ks..i */
     float mx = -INFINITY;
@@ -141,8 +141,8 @@ static float softmax_row(float *row, float *inv, const int32_t *seg_b, int64_t k
 
 /* Recompute P from the saved lse (backward): row[j] = exp(s - lse) where
  * visible, else 0. Same range conventions as softmax_row. */
-static void probs_row(float *row, const int32_t *seg_b, int64_t ks, int64_t i, int64_t i1,
-                      float lse)
+SCLAW_KINLINE void probs_row(float *row, const int32_t *seg_b, int64_t ks, int64_t i,
+                             int64_t i1, float lse)
 {
     int64_t nv = i + 1 - ks;
     if (!seg_b) {
@@ -165,6 +165,7 @@ static void check_dims(int64_t B, int64_t T, int64_t NH, int64_t hd)
     SCLAW_ASSERT(T <= INT_MAX && NH * hd <= INT_MAX);
 }
 
+SCLAW_KCLONES
 void sclaw_attention_forward(float *out, float *lse, const float *q, const float *k,
                              const float *v, const int32_t *seg, int64_t B, int64_t T,
                              int64_t NH, int64_t hd, float *work)
@@ -204,6 +205,7 @@ void sclaw_attention_forward(float *out, float *lse, const float *q, const float
     }
 }
 
+SCLAW_KCLONES
 void sclaw_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                               const float *out, const float *lse, const float *q, const float *k,
                               const float *v, const int32_t *seg, int64_t B, int64_t T,
@@ -323,6 +325,7 @@ void sclaw_attention_forward_ref(float *out, const float *q, const float *k, con
 /* Keys per block of the decode step; their scores live on the stack. */
 #define KB 64
 
+SCLAW_KCLONES
 void sclaw_attention_step(float *out, const float *q, const float *kcache, const float *vcache,
                           int64_t B, int64_t NH, int64_t Tk, int64_t Tmax, int64_t hd)
 {

@@ -17,6 +17,7 @@
 #include "kmath.h"
 #include "sclaw_status.h"
 
+SCLAW_KCLONES
 void sclaw_headnorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
                             int64_t N, int64_t NH, int64_t dv, float eps)
 {
@@ -50,6 +51,7 @@ void sclaw_headnorm_forward(float *out, float *mean, float *rstd, const float *x
     }
 }
 
+SCLAW_KCLONES
 void sclaw_headnorm_backward(float *dx, float *dw, const float *dout, const float *x,
                              const float *w, const float *mean, const float *rstd, int64_t N,
                              int64_t NH, int64_t dv)

@@ -4,7 +4,10 @@
  * under -ffast-math, which sclaw never uses, style.md §2.3), so a loop over
  * 50304 logits or a row of attention scores runs one call per element. These
  * inline versions are branch-free straight-line code that GCC vectorises
- * inside `#pragma omp simd` loops: 4-8x faster, still float-accurate.
+ * inside `#pragma omp simd` loops, still float-accurate. Measured per element
+ * (CPU time, this project's 2-core EPYC): expf 1.8 ns, kexp 1.6 ns (SSE2
+ * build) / 0.6 ns (AVX2 clone, SCLAW_KCLONES below); tanhf 10.2 ns, ktanh
+ * 3.7 / 1.3 ns. The vector loops also let the reductions around them vectorise.
  *
  *   kexp(x):  Cephes expf range reduction x = n ln2 + r, |r| <= ln2/2, and
  *             its degree-6 polynomial; 2^n assembled in the exponent bits.
@@ -81,6 +84,21 @@ static inline float ktanh(float x)
 }
 
 static inline float ksigmoid(float x) { return 1.0f / (1.0f + kexp(-x)); }
+
+/* Function multi-versioning for the hot loops: GCC compiles the function
+ * twice (baseline x86-64 = SSE2, and AVX2) and picks one at load time by
+ * CPUID, so one portable binary still runs 8-wide where the CPU allows;
+ * kexp/ktanh loops run ~2.5x faster in the AVX2 clone. No FMA is enabled (and
+ * ISO C mode keeps -ffp-contract=off), so both clones round identically
+ * elementwise; only the order inside vectorised double sums differs. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SCLAW_KCLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SCLAW_KCLONES
+#endif
+/* A static helper called from a cloned function must be inlined into it to
+ * be compiled for the clone's ISA. */
+#define SCLAW_KINLINE static inline __attribute__((always_inline))
 
 /* Weight-gradient reductions (rmsnorm.c, headnorm.c): each thread keeps
  * KCH double partial sums on its stack (8 KiB) and the partials are added

@@ -17,7 +17,9 @@
  * gates summed from the chunk start (double), g = b at the chunk end,
  *   m_intra(t) = max_{j<=t} (b_t - b_j + i_j),   m_inter(t) = b_t + m_k,
  *   Mout_t = max(m_inter, m_intra)  (= the recurrent m_t of §3.1),
- * so every exponential has a non-positive argument.
+ * so every exponential has a non-positive argument. The forward computes the
+ * outputs of chunk k from the state entering it and then folds the chunk into
+ * that state, so it keeps one state per sequence, not NC of them.
  *
  * The backward (§3.4) recomputes the chunk-start states (MK's default; only
  * Nout and Mout are saved), then walks the chunks in reverse: the gradient
@@ -26,6 +28,7 @@
  * r_t = q_t.dq_t - k_t.dk_t for df runs along over the whole sequence.
  */
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -260,6 +263,7 @@ void sclaw_mlstm_forward_chunkwise(float *h, float *nout, float *mout, float *C,
 {
     SCLAW_ASSERT(BH >= 0 && T >= 0 && dqk > 0 && dv > 0 && L > 0);
     SCLAW_ASSERT((C && n && m) || (!C && !n && !m));
+    SCLAW_ASSERT(dqk <= INT_MAX && dv <= INT_MAX && L <= INT_MAX); /* cblas dims are int */
     SCLAW_ASSERT(work && ((uintptr_t)work & 7) == 0);
     size_t per = cw_floats_one(T, dqk, dv, L);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -428,6 +432,7 @@ void sclaw_mlstm_backward_chunkwise(float *dq, float *dk, float *dv_, float *di,
 {
     SCLAW_ASSERT(BH >= 0 && T >= 0 && dqk > 0 && dv > 0 && L > 0);
     SCLAW_ASSERT(nout && mout && work && ((uintptr_t)work & 7) == 0);
+    SCLAW_ASSERT(dqk <= INT_MAX && dv <= INT_MAX && L <= INT_MAX); /* cblas dims are int */
     size_t per = cw_floats_one(T, dqk, dv, L);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < BH; bh++) {

@@ -13,6 +13,7 @@
  * maximum, so no pass over the row is needed to find it.
  */
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -120,6 +121,7 @@ void sclaw_mlstm_forward_parallel(float *h, const float *q, const float *k, cons
 {
     SCLAW_ASSERT(BH >= 0 && T >= 0 && dqk > 0 && dv > 0);
     SCLAW_ASSERT(work && ((uintptr_t)work & 7) == 0);
+    SCLAW_ASSERT(T <= INT_MAX && dqk <= INT_MAX && dv <= INT_MAX); /* cblas dims are int */
     if (T == 0)
         return;
     size_t per = par_floats_one(T, dv);
@@ -216,6 +218,7 @@ void sclaw_mlstm_backward_parallel(float *dq, float *dk, float *dv_, float *di, 
 {
     SCLAW_ASSERT(BH >= 0 && T >= 0 && dqk > 0 && dv > 0);
     SCLAW_ASSERT(work && ((uintptr_t)work & 7) == 0);
+    SCLAW_ASSERT(T <= INT_MAX && dqk <= INT_MAX && dv <= INT_MAX); /* cblas dims are int */
     if (T == 0)
         return;
     size_t per = par_floats_one(T, dv);

@@ -16,6 +16,7 @@
 #include "kmath.h"
 #include "sclaw_status.h"
 
+SCLAW_KCLONES
 void sclaw_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t N,
                            int64_t D, float eps)
 {
@@ -35,6 +36,7 @@ void sclaw_rmsnorm_forward(float *out, float *rstd, const float *x, const float 
     }
 }
 
+SCLAW_KCLONES
 void sclaw_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
                             const float *w, const float *rstd, int64_t N, int64_t D)
 {

@@ -29,6 +29,7 @@
 #define RCH 64
 
 /* sign = +1 forward, -1 backward (inverse rotation). */
+SCLAW_KCLONES
 static void rotate(float *x, const int32_t *pos, int64_t N, int64_t NH, int64_t hd, float theta,
                    double sign)
 {

@@ -10,6 +10,7 @@
 
 #include "kmath.h"
 
+SCLAW_KCLONES
 void sclaw_softcap_forward(float *y, const float *x, int64_t n, float cap)
 {
     float inv = 1.0f / cap;
@@ -18,6 +19,7 @@ void sclaw_softcap_forward(float *y, const float *x, int64_t n, float cap)
         y[i] = cap * ktanh(x[i] * inv);
 }
 
+SCLAW_KCLONES
 void sclaw_softcap_backward(float *dx, const float *dy, const float *y, int64_t n, float cap)
 {
     float inv = 1.0f / cap;

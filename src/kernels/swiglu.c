@@ -12,6 +12,7 @@
 /* ksigmoid = 1/(1+e^-x) is safe for every x: e^-x overflows to inf for very
  * negative x and the quotient becomes 0, never NaN. */
 
+SCLAW_KCLONES
 void sclaw_swiglu_forward(float *out, const float *a, const float *b, int64_t n)
 {
 #pragma omp parallel for simd
@@ -19,6 +20,7 @@ void sclaw_swiglu_forward(float *out, const float *a, const float *b, int64_t n)
         out[i] = a[i] * ksigmoid(a[i]) * b[i];
 }
 
+SCLAW_KCLONES
 void sclaw_swiglu_backward(float *da, float *db, const float *dout, const float *a,
                            const float *b, int64_t n)
 {
@@ -31,6 +33,7 @@ void sclaw_swiglu_backward(float *da, float *db, const float *dout, const float 
     }
 }
 
+SCLAW_KCLONES
 void sclaw_ogate_forward(float *out, const float *o, const float *h, int64_t n)
 {
 #pragma omp parallel for simd
@@ -38,6 +41,7 @@ void sclaw_ogate_forward(float *out, const float *o, const float *h, int64_t n)
         out[i] = ksigmoid(o[i]) * h[i];
 }
 
+SCLAW_KCLONES
 void sclaw_ogate_backward(float *dO, float *dh, const float *dout, const float *o,
                           const float *h, int64_t n)
 {

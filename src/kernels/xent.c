@@ -21,7 +21,7 @@
  * shift keeps exp from overflowing; the exps are float (they are the bulk of
  * the work at V = 50304, and z - max is exact) and vectorised (kmath.h), the
  * sum is double. */
-static void row_stats(const float *z, int64_t V, float *mx_out, double *sum_out)
+SCLAW_KINLINE void row_stats(const float *z, int64_t V, float *mx_out, double *sum_out)
 {
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
@@ -35,6 +35,7 @@ static void row_stats(const float *z, int64_t V, float *mx_out, double *sum_out)
     *sum_out = s;
 }
 
+SCLAW_KCLONES
 void sclaw_xent_forward(float *losses, const float *logits, const int32_t *targets, int64_t N,
                         int64_t V)
 {
@@ -54,6 +55,7 @@ void sclaw_xent_forward(float *losses, const float *logits, const int32_t *targe
     }
 }
 
+SCLAW_KCLONES
 void sclaw_xent_backward_inplace(float *logits, const float *dloss, const int32_t *targets,
                                  int64_t N, int64_t V)
 {

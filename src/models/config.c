@@ -147,11 +147,11 @@ int sclaw_config_from_json(struct sclaw_config *c, const json_t *obj, const char
         if (!strcmp(name, "model_type"))
             continue;
         const struct key *k = find_key(name);
-        if (!k && !arch_owns(c->arch, name))
-            return sclaw_fail(SCLAW_E_FORMAT, "%s: unknown key '%s'", where, name);
         if (family_specific(name) && !arch_owns(c->arch, name))
             return sclaw_fail(SCLAW_E_FORMAT, "%s: key '%s' does not apply to model_type '%s'",
                               where, name, c->arch->name);
+        if (!k && !arch_owns(c->arch, name))
+            return sclaw_fail(SCLAW_E_FORMAT, "%s: unknown key '%s'", where, name);
         if (!k) /* a family key stored by the family itself: read in derive */
             continue;
         int st = read_key(c, k, v, where);

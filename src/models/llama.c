@@ -105,6 +105,10 @@ struct llama_view {
     float *work;              /* attention kernel workspace */
 };
 
+/* Saved per block: norm inputs/statistics, q and k after RoPE (the attention
+ * backward wants the rotated ones; its dq, dk are rotated back afterwards), v,
+ * the attention output and its log-sum-exp (the backward recomputes the
+ * probabilities from them instead of storing (T, T) per head), and the FFN. */
 static int64_t saved_llama(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const int64_t N = B * T, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;
@@ -217,6 +221,8 @@ static double lr_llama(const struct sclaw_config *c)
     const int64_t D = c->embedding_dim;
     return D <= 1024 ? 3e-3 : D <= 1792 ? 1e-3 : 7e-4;
 }
+/* models.md §5.3: head_dim 64. */
+static int64_t study_heads_llama(int64_t d) { return d / 64 > 1 ? d / 64 : 1; }
 
 static const char *const llama_keys[] = {"head_dim", "num_kv_heads", NULL};
 
@@ -226,6 +232,7 @@ const struct sclaw_arch sclaw_arch_llama = {
     .display = "Llama",
     .own_keys = llama_keys,
     .derive = derive_llama,
+    .study_heads = study_heads_llama,
     .count_params = sclaw_count_params_llama,
     .count_flops = sclaw_count_flops_llama,
     .count_infer = sclaw_count_infer_llama,

@@ -51,6 +51,11 @@ static int64_t head_rows(int64_t N, int64_t V)
 }
 
 /* Floats of the activation block (everything sclaw_model_reserve allocates). */
+/* Layout of the block (in this order, each region 64-byte aligned):
+ *   resid (NB+1, N, D) | xf, dres, dxf (N, D) | rstd_f, losses (N) |
+ *   logit_raw, logit (R, V) | saved[l] for each block | shared scratch |
+ *   tok, tgt, seg, pos (N int32) | border (N bytes)
+ * sclaw_model_reserve carves it in the same order. */
 static int64_t acts_floats(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const struct sclaw_arch *a = c->arch;
@@ -123,8 +128,10 @@ int sclaw_model_init(struct sclaw_model *m, const struct sclaw_config *c)
         k++;
     }
     SCLAW_ASSERT(k == NB * m->nbt);
-    const struct sclaw_tensor_info *t0 = &m->tt.t[0], *tn = &m->tt.t[m->tt.n - 2],
-                                   *th = &m->tt.t[m->tt.n - 1];
+    const struct sclaw_tensor_info
+        *t0 = &m->tt.t[sclaw_tensor_table_find(&m->tt, m->arch->embedding_name)],
+        *tn = &m->tt.t[sclaw_tensor_table_find(&m->tt, m->arch->out_norm_name)],
+        *th = &m->tt.t[sclaw_tensor_table_find(&m->tt, "lm_head.weight")];
     m->emb = m->params + t0->offset;
     m->demb = m->grads + t0->offset;
     m->out_norm = m->params + tn->offset;
@@ -239,7 +246,9 @@ static int load_batch(struct sclaw_model *m, const struct sclaw_lm_batch *b)
     return SCLAW_OK;
 }
 
-/* Embedding, blocks, final norm. */
+/* Embedding, blocks, final norm. Every block's input stays in the residual
+ * stream buffer resid[l] (it is the x of that block's backward), so the
+ * stream costs (NB+1) B T D floats and no block has to save its input. */
 static void forward_body(struct sclaw_model *m)
 {
     const struct sclaw_arch *a = m->arch;
@@ -325,6 +334,11 @@ int sclaw_model_forward(struct sclaw_model *m, const struct sclaw_lm_batch *b, d
     return SCLAW_OK;
 }
 
+/* Order of work: zero grads; forward through the blocks; the head fused with
+ * its backward, chunk by chunk (d loss_n / d logits needs only the row's own
+ * softmax, and the mean's 1/k is known before the losses are); the final
+ * norm's backward; blocks in reverse, each turning dL/dy into dL/dx in the
+ * one dres buffer; last, the embedding's scatter-add. */
 int sclaw_model_forward_backward(struct sclaw_model *m, const struct sclaw_lm_batch *b,
                                  double *loss, int64_t *ntok)
 {

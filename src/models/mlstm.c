@@ -129,6 +129,10 @@ struct mlstm_view {
     float *work;               /* chunkwise kernel workspace */
 };
 
+/* Saved per block: everything the backward reads, i.e. the inputs of every
+ * kernel whose backward needs them (norm inputs and statistics, projections'
+ * inputs u, u2, g, z, the cell's q/k/v/i/f and normaliser/stabiliser, the gate
+ * values for the soft-cap backward). Counts round up; bind_mlstm asserts. */
 static int64_t saved_mlstm(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const int64_t N = B * T, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;
@@ -137,6 +141,9 @@ static int64_t saved_mlstm(const struct sclaw_config *c, int64_t B, int64_t T)
            5 * blocks_round(N * Dv) + 10 * blocks_round(N * NH) + 3 * blocks_round(N * F);
 }
 
+/* Scratch shared by all blocks: forward temporaries (token-major projections,
+ * raw gates, the heads-major cell output) are dead by the time the backward
+ * runs, so the backward reuses them for the matching gradients. */
 static int64_t scratch_mlstm(const struct sclaw_config *c, int64_t B, int64_t T)
 {
     const int64_t N = B * T, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;
@@ -334,6 +341,16 @@ static double lr_mlstm(const struct sclaw_config *c)
     return D <= 1024 ? 3e-3 : D <= 1408 ? 2e-3 : D <= 2048 ? 1e-3 : 5e-4;
 }
 
+/* models.md §5.3: NH = d/128 (d_v 128, d_qk 64), at least one head, and a
+ * divisor of d for widths that are not multiples of 128. */
+static int64_t study_heads_mlstm(int64_t d)
+{
+    int64_t nh = d / 128 > 1 ? d / 128 : 1;
+    while (d % nh)
+        nh--;
+    return nh;
+}
+
 static const char *const mlstm_keys[] = {"chunk_size", "proj_factor_qk", NULL};
 
 const struct sclaw_arch sclaw_arch_mlstm = {
@@ -342,6 +359,7 @@ const struct sclaw_arch sclaw_arch_mlstm = {
     .display = "xLSTM",
     .own_keys = mlstm_keys,
     .derive = derive_mlstm,
+    .study_heads = study_heads_mlstm,
     .count_params = sclaw_count_params_mlstm,
     .count_flops = sclaw_count_flops_mlstm,
     .count_infer = sclaw_count_infer_mlstm,

@@ -19,17 +19,22 @@ int sclaw_adamw_init(struct sclaw_adamw *o, const struct sclaw_tensor_table *tt,
     o->n = tt->numel;
     o->m = sclaw_alloc_floats(o->n);
     o->v = sclaw_alloc_floats(o->n);
-    o->decay = sclaw_alloc_floats(o->n);
-    if (!o->m || !o->v || !o->decay) {
+    o->range = calloc((size_t)tt->n + 1, sizeof *o->range);
+    if (!o->m || !o->v || !o->range) {
         sclaw_adamw_free(o);
         return sclaw_fail(SCLAW_E_NOMEM, "out of memory: AdamW state needs %.2f GiB",
-                          3.0 * (double)tt->numel * 4.0 / (1 << 30));
+                          2.0 * (double)tt->numel * 4.0 / (1 << 30));
     }
-    /* expand the table's per-tensor decay flag once into a per-element mask */
-    for (int64_t k = 0; k < tt->n; k++)
-        if (tt->t[k].decay)
-            for (int64_t i = 0; i < tt->t[k].numel; i++)
-                o->decay[tt->t[k].offset + i] = 1.0f;
+    /* the table's per-tensor decay flags as runs of equal flags over the
+     * buffer (tensors are contiguous, in table order) */
+    for (int64_t k = 0; k < tt->n; k++) {
+        const struct sclaw_tensor_info *t = &tt->t[k];
+        if (o->nrange && o->range[o->nrange - 1].decay == t->decay)
+            o->range[o->nrange - 1].end = t->offset + t->numel;
+        else
+            o->range[o->nrange++] = (struct sclaw_adamw_range){t->offset, t->offset + t->numel,
+                                                                t->decay};
+    }
     return SCLAW_OK;
 }
 
@@ -37,7 +42,7 @@ void sclaw_adamw_free(struct sclaw_adamw *o)
 {
     free(o->m);
     free(o->v);
-    free(o->decay);
+    free(o->range);
     memset(o, 0, sizeof *o);
 }
 
@@ -51,15 +56,17 @@ void sclaw_adamw_step(struct sclaw_adamw *o, float *params, const float *grads, 
     const float c2 = (float)(1.0 / (1.0 - pow(o->beta2, (double)o->t)));
     const float flr = (float)lr, wd = (float)o->weight_decay, gs = (float)gscale;
     float *m = o->m, *v = o->v;
-    const float *dm = o->decay;
-    /* elementwise: any thread count gives the same bits */
+    for (int64_t r = 0; r < o->nrange; r++) {
+        const float w = o->range[r].decay ? wd : 0.0f;
+        /* elementwise: any thread count gives the same bits */
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < o->n; i++) {
-        float g = grads[i] * gs;
-        m[i] = b1 * m[i] + (1.0f - b1) * g;
-        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-        float upd = (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
-        params[i] -= flr * (upd + wd * dm[i] * params[i]);
+        for (int64_t i = o->range[r].begin; i < o->range[r].end; i++) {
+            float g = grads[i] * gs;
+            m[i] = b1 * m[i] + (1.0f - b1) * g;
+            v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+            float upd = (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+            params[i] -= flr * (upd + w * params[i]);
+        }
     }
 }
 

@@ -153,9 +153,9 @@ struct run {
     int32_t *in, *tgt, *seg;
 };
 
-static const char *const log_cols[] = {"step", "train_loss", "val_loss", "lr", "grad_norm",
-                                       "tokens", "flops", "tokens_per_s"};
-enum { C_STEP, C_LOSS, C_VAL, C_LR, C_GN, C_TOK, C_FLOP, C_TPS, C_N };
+static const char *const log_cols[] = {"step", "tokens", "flops", "lr", "train_loss",
+                                       "val_loss", "grad_norm", "tokens_per_s"};
+enum { C_STEP, C_TOK, C_FLOP, C_LR, C_LOSS, C_VAL, C_GN, C_TPS, C_N };
 
 static char *path_in(const struct run *r, const char *name, char *buf, size_t n)
 {
@@ -202,14 +202,19 @@ static json_t *state_json(const struct run *r, struct sclaw_batch_source *train)
     return s;
 }
 
+/* log.csv, then checkpoint.safetensors, each atomic. In that order a kill
+ * between the two writes leaves the log ahead of the checkpoint, never behind
+ * it, and a resume drops the rows past the checkpoint's step (load_log) and
+ * redoes those steps: the log always ends up complete. */
 static int save_checkpoint(struct run *r, struct sclaw_batch_source *train)
 {
     char p[4200];
+    int st = sclaw_csv_write(&r->log, path_in(r, "log.csv", p, sizeof p));
+    if (st)
+        return st;
     json_t *s = state_json(r, train);
-    int st = sclaw_ckpt_save(path_in(r, "checkpoint.safetensors", p, sizeof p), &r->m, &r->opt, s);
+    st = sclaw_ckpt_save(path_in(r, "checkpoint.safetensors", p, sizeof p), &r->m, &r->opt, s);
     json_decref(s);
-    if (!st)
-        st = sclaw_csv_write(&r->log, path_in(r, "log.csv", p, sizeof p));
     if (!st)
         r->last_save = r->step;
     return st;
@@ -232,7 +237,7 @@ static int log_row(struct run *r, double loss, double val, double lr, double gn,
     int st = sclaw_csv_add_row(&r->log, &row);
     if (st)
         return st;
-    const double v[C_N] = {(double)r->step, loss, val, lr, gn, r->tokens, r->flops, tps};
+    const double v[C_N] = {(double)r->step, r->tokens, r->flops, lr, loss, val, gn, tps};
     for (int c = 0; c < C_N; c++)
         if ((st = sclaw_csv_set_double(&r->log, row, c, v[c])))
             return st;
@@ -317,7 +322,11 @@ static void run_free(struct run *r)
     free(r->seg);
 }
 
-/* Set up r for a new run or a resumed one (config, options, files). */
+/* Set up r for a new run or a resumed one (config, options, files). A new run
+ * refuses a directory that already holds one (finished or not), so nothing is
+ * overwritten by accident; a resumed run takes config and options from the
+ * directory (train.json is what makes the continuation identical), and only
+ * the per-invocation settings (stop_after, interrupt flag, data name) from o. */
 static int open_run(struct run *r, const struct sclaw_config *c, const struct sclaw_train_opts *o,
                     int resume)
 {
@@ -430,6 +439,8 @@ int sclaw_train_run(const struct sclaw_config *c, const struct sclaw_train_opts 
         json_decref(j);
         goto done;
     }
+    /* Resume: params, Adam state and counters from the one checkpoint file;
+     * log rows past its step (written before a kill) are dropped and redone. */
     path_in(&r, "checkpoint.safetensors", p, sizeof p);
     if (resume && exists(p)) {
         json_t *s = NULL;
@@ -472,6 +483,12 @@ int sclaw_train_run(const struct sclaw_config *c, const struct sclaw_train_opts 
     const struct sclaw_lr_schedule sched = {r.o.lr, r.o.min_lr_ratio, r.o.warmup, r.o.steps,
                                             r.o.cooldown};
     double run_time = 0;
+    /* One step: batch -> forward/backward -> finite check -> clip -> AdamW.
+     * Everything that decides the numbers (params, Adam m/v/t, the LR as a
+     * function of the step, the data position) is in the checkpoint, and
+     * every reduction has a fixed order, so a resumed run continues with the
+     * same bits as an uninterrupted one (same thread count). Wall-clock
+     * quantities (tokens_per_s, elapsed) are the only things that differ. */
     while (r.step < r.o.steps) {
         if (r.o.interrupt && *r.o.interrupt) {
             if ((st = save_checkpoint(&r, train)))
@@ -510,6 +527,8 @@ int sclaw_train_run(const struct sclaw_config *c, const struct sclaw_train_opts 
         double dt = now_s() - t0;
         r.elapsed += dt;
         run_time += dt;
+        /* validation rewinds its source, so it never shifts the training
+         * stream; the final step always evaluates (result.json's val_loss) */
         double vl = NAN;
         if (r.o.eval_every && r.step % r.o.eval_every == 0 && r.step < r.o.steps && val) {
             if ((st = sclaw_eval_loss(&r.m, val, r.o.eval_batches, B, &vl)))
@@ -529,6 +548,8 @@ int sclaw_train_run(const struct sclaw_config *c, const struct sclaw_train_opts 
                                               r.elapsed, per * (double)(r.o.steps - r.step), vl};
             progress(&pr, user);
         }
+        /* --stop-after and periodic saves checkpoint between steps; the log
+         * is written with each checkpoint, so log and checkpoint agree */
         int stop = r.o.stop_after && r.step - r.start_step >= r.o.stop_after;
         if (r.step < r.o.steps && (stop || (r.o.save_every && r.step % r.o.save_every == 0)))
             if ((st = save_checkpoint(&r, train)))
