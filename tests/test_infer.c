@@ -632,6 +632,27 @@ static void test_cli(void **state)
     assert_int_equal(sclaw_csv_double(&t, 3, sclaw_csv_col(&t, "ttft"), &ttft), SCLAW_OK);
     assert_true(ttft > 0);
     sclaw_csv_free(&t);
+    /* --roofline: the accounting against the measured machine roofs */
+    assert_int_equal(tu_sclaw(&out, NULL, "bench inference '%s' --batch 1 --prefill 7 "
+                                          "--generate 2 --repeat 1 --roofline --out '%s'",
+                              cmd, csv), 0);
+    free(out);
+    assert_int_equal(sclaw_csv_read(&t, csv), SCLAW_OK);
+    assert_int_equal(t.nrows, 1);
+    const char *roof[] = {"ttft_flops", "gemm_peak_gflops", "ttft_frac_gemm_peak",
+                          "step_bytes_bf16w", "step_bytes_fp32w", "bandwidth_gb_per_s",
+                          "step_frac_bandwidth_fp32w"};
+    for (size_t i = 0; i < sizeof roof / sizeof roof[0]; i++) {
+        double x;
+        assert_int_equal(sclaw_csv_double(&t, 0, sclaw_csv_col(&t, roof[i]), &x), SCLAW_OK);
+        assert_true(x > 0);
+    }
+    /* fp32 weights move 2 more bytes per non-embedding parameter */
+    double b16, b32;
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_bf16w"), &b16);
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_fp32w"), &b32);
+    assert_true(b32 > b16);
+    sclaw_csv_free(&t);
     /* too long for the cache of a cell is impossible (sized per cell), but a
      * missing --out is a usage error and leaves nothing behind */
     assert_int_equal(tu_sclaw(NULL, NULL, "bench inference '%s' --batch 1", cmd), 2);
