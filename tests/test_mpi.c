@@ -33,19 +33,8 @@ static const char *mpirun(void)
 static void prepare(void)
 {
     snprintf(dir, sizeof dir, "%s", tu_tmpdir());
-    char text[4400], cfg[4400];
-    snprintf(text, sizeof text, "%s/text.txt", dir);
-    /* a small corpus of several documents (blank-line separated) */
-    FILE *fp = fopen(text, "w");
-    for (int d = 0; d < 40; d++) {
-        for (int i = 0; i < 30; i++)
-            fprintf(fp, "in the beginning %d was the word %d and the word was %d. ", d, i, d * i);
-        fprintf(fp, "\n\n");
-    }
-    fclose(fp);
-    assert_int_equal(tu_sclaw(NULL, NULL, "tokenizer train --vocab-size 300 '%s' --out '%s/tok'", text, dir), 0);
-    assert_int_equal(tu_sclaw(NULL, NULL, "data prepare --corpus '%s' --docs paragraph --tokenizer '%s/tok'"
-                                          " --out '%s/data' --val-fraction 0.1", text, dir, dir), 0);
+    char cfg[4400];
+    tu_tiny_dataset(dir);
     snprintf(cfg, sizeof cfg, "%s/x.json", dir);
     tu_write_file(cfg, "{\"model_type\": \"xlstm\", \"embedding_dim\": 64, \"num_blocks\": 2,"
                        " \"num_heads\": 1, \"vocab_size\": 300, \"context_length\": 64,"

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char fake[PATH_MAX], calls[4200], dir[4200];
 
@@ -180,12 +183,120 @@ static void test_study_cli_errors(void **state)
     free(o);
 }
 
+/* Runs the sclaw binary in the background; returns its pid. */
+static pid_t start_sclaw(const char *args)
+{
+    const char *bin = getenv("SCLAW") ? getenv("SCLAW") : "build/sclaw";
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd, "exec %s %s >/dev/null 2>&1", bin, args);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Number of runs of the plan whose directory holds a checkpoint, and of
+ * finished ones. */
+static void progress_of(const struct sclaw_plan *p, const char *d, int *ckpt, int *done)
+{
+    char path[4600];
+    *ckpt = *done = 0;
+    for (int64_t i = 0; i < p->nruns; i++) {
+        snprintf(path, sizeof path, "%s/%s/checkpoint.safetensors", d, p->runs[i].name);
+        *ckpt += access(path, F_OK) == 0;
+        snprintf(path, sizeof path, "%s/%s/result.json", d, p->runs[i].name);
+        *done += access(path, F_OK) == 0;
+    }
+}
+
+/* issue 7: a study killed with SIGKILL in the middle of a run and started
+ * again completes with the runs.csv of an uninterrupted one (real trainer,
+ * one thread, so the resumed runs continue bit for bit). */
+static void test_sigkill_and_restart(void **state)
+{
+    (void)state;
+    char d[4200], plan[4400], a[4400], b[4400], ca[4400], cb[4400];
+    snprintf(d, sizeof d, "%s/kill", tu_tmpdir());
+    assert_int_equal(mkdir(d, 0777), 0);
+    tu_tiny_dataset(d);
+    snprintf(plan, sizeof plan, "%s/plan.json", d);
+    snprintf(a, sizeof a, "%s/uninterrupted", d);
+    snprintf(b, sizeof b, "%s/killed", d);
+    assert_int_equal(tu_sclaw(NULL, NULL, "plan isoflop --budgets 3e10,6e10 --model-type xlstm,llama"
+                                          " --ctx 64 --vocab 300 --points 2 --batch 4 --min-steps 20"
+                                          " --data '%s/data' --out '%s'", d, plan), 0);
+    struct sclaw_plan p;
+    assert_int_equal(sclaw_plan_load(&p, plan), SCLAW_OK);
+    assert_true(p.nruns >= 6);
+
+    assert_int_equal(tu_sclaw(NULL, NULL, "--threads 1 study run '%s' --out '%s'", plan, a), 0);
+
+    /* kill the runner (and with it its trainer) once some run has a
+     * checkpoint and at least one run is left */
+    char args[9000];
+    snprintf(args, sizeof args, "--threads 1 study run '%s' --out '%s'", plan, b);
+    int killed = 0;
+    for (int attempt = 0; attempt < 3 && !killed; attempt++) {
+        pid_t pid = start_sclaw(args);
+        for (int t = 0; t < 4000; t++) {
+            int ckpt, done;
+            progress_of(&p, b, &ckpt, &done);
+            if (ckpt > done && done < p.nruns) {
+                kill(pid, SIGKILL);
+                killed = 1;
+                break;
+            }
+            if (waitpid(pid, NULL, WNOHANG) == pid) {
+                pid = 0;
+                break;
+            }
+            usleep(2000);
+        }
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
+    }
+    assert_true(killed);
+    usleep(200000); /* the trainer dies with the runner (PR_SET_PDEATHSIG) */
+    struct sclaw_run_status *rs = calloc((size_t)p.nruns, sizeof *rs);
+    sclaw_study_scan(&p, b, rs);
+    int unfinished = 0;
+    for (int64_t i = 0; i < p.nruns; i++)
+        unfinished += rs[i].state != SCLAW_RUN_FINISHED;
+    assert_true(unfinished > 0);
+    free(rs);
+
+    assert_int_equal(tu_sclaw(NULL, NULL, "%s", args), 0);
+    snprintf(ca, sizeof ca, "%s/a.csv", d);
+    snprintf(cb, sizeof cb, "%s/b.csv", d);
+    assert_int_equal(tu_sclaw(NULL, NULL, "study collect '%s' --out '%s'", a, ca), 0);
+    assert_int_equal(tu_sclaw(NULL, NULL, "study collect '%s' --out '%s'", b, cb), 0);
+    struct sclaw_csv ta, tb;
+    assert_int_equal(sclaw_csv_read(&ta, ca), SCLAW_OK);
+    assert_int_equal(sclaw_csv_read(&tb, cb), SCLAW_OK);
+    assert_int_equal(ta.nrows, p.nruns);
+    assert_int_equal(tb.nrows, ta.nrows);
+    int64_t src = sclaw_csv_col(&ta, "source");
+    for (int64_t r = 0; r < ta.nrows; r++)
+        for (int64_t c = 0; c < ta.ncols; c++)
+            if (c != src && strcmp(sclaw_csv_cell(&ta, r, c), sclaw_csv_cell(&tb, r, c))) {
+                fprintf(stderr, "row %lld column '%s': uninterrupted '%s', killed and resumed '%s'\n",
+                        (long long)r, ta.header[c], sclaw_csv_cell(&ta, r, c), sclaw_csv_cell(&tb, r, c));
+                fail();
+            }
+    sclaw_csv_free(&ta);
+    sclaw_csv_free(&tb);
+    sclaw_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_skip_resume_collect),
         cmocka_unit_test(test_mpi_share),
         cmocka_unit_test(test_study_cli_errors),
+        cmocka_unit_test(test_sigkill_and_restart),
     };
     return cmocka_run_group_tests(tests, NULL, tu_teardown);
 }

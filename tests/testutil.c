@@ -145,6 +145,29 @@ int tu_sclaw(char **out, char **err, const char *fmt, ...)
     return rc;
 }
 
+void tu_tiny_dataset(const char *dir)
+{
+    char text[4400];
+    snprintf(text, sizeof text, "%s/text.txt", dir);
+    FILE *fp = fopen(text, "w");
+    if (!fp) {
+        perror(text);
+        abort();
+    }
+    for (int d = 0; d < 40; d++) {
+        for (int i = 0; i < 30; i++)
+            fprintf(fp, "in the beginning %d was the word %d and the word was %d. ", d, i, d * i);
+        fprintf(fp, "\n\n");
+    }
+    fclose(fp);
+    if (tu_sclaw(NULL, NULL, "tokenizer train --vocab-size 300 '%s' --out '%s/tok'", text, dir) ||
+        tu_sclaw(NULL, NULL, "data prepare --corpus '%s' --docs paragraph --tokenizer '%s/tok'"
+                             " --out '%s/data' --val-fraction 0.1", text, dir, dir)) {
+        fprintf(stderr, "tu_tiny_dataset: sclaw tokenizer/data failed\n");
+        abort();
+    }
+}
+
 uint64_t tu_rand_u64(uint64_t *s)
 {
     /* splitmix64 */

@@ -44,6 +44,11 @@ char *tu_read_file(const char *path);
  * strings (either may be NULL to discard). */
 int tu_sclaw(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A tiny token dataset for training tests: a generated corpus of 40
+ * documents, a BPE tokenizer of 300 tokens and its shards, in dir/tok and
+ * dir/data (built with the sclaw binary). */
+void tu_tiny_dataset(const char *dir);
+
 /* Deterministic pseudo-random numbers for fixtures. */
 uint64_t tu_rand_u64(uint64_t *state);
 double tu_rand_uniform(uint64_t *state);  /* [0, 1) */
