@@ -27,7 +27,7 @@ took the cores, which on a shared machine is the first thing to read.
 
 Output: one JSON object per line on stdout, first {"kind": "peak", ...}, then
 {"kind": "step", ...} per setting, and with --grid {"kind": "ctx_growth", ...} per
-(family, d): the per-token step-time ratio between the largest and smallest context
+(family, d), and with --mixer-sweep {"kind": "mixer", ...} per (family, ctx): the per-token step-time ratio between the largest and smallest context
 (at equal tokens per step a linear-time sequence mixer stays near 1; attention
 grows with the context).
 
@@ -154,10 +154,49 @@ def bench_setting(cfg, cfg_path, a, peak):
             "mfu": flops / med / 1e9 / peak, "loss_first": losses[0], "loss_last": losses[-1]}
 
 
+def mixer_sweep(a, emit):
+    """Forward + backward of the sequence mixer alone (no projections) at equal
+    tokens per call over growing contexts, D = 512 shapes: mLSTM chunkwise cell
+    (NH 4, dqk 64, dv 128, chunk 64) and causal attention (NH 8, hd 64). Time per
+    token stays flat for a linear-time mixer and grows ~linearly with the context
+    for attention (quadratic per sequence)."""
+    g = torch.Generator().manual_seed(3)
+    for fam in a.family.split(","):
+        base = None
+        for T in (int(v) for v in a.ctx.split(",")):
+            B = max(1, a.tokens // T)
+            if fam == "xlstm":
+                NH, dqk, dv = 4, 64, 128
+                ins = [torch.randn(B, NH, T, d, generator=g).requires_grad_() for d in (dqk, dqk, dv)]
+                gates = [torch.randn(B, NH, T, generator=g).requires_grad_() for _ in range(2)]
+
+                def run():
+                    h = pm.mlstm_chunkwise(*ins, *gates, L=64)
+                    h.sum().backward()
+            else:
+                NH, hd = 8, 64
+                ins = [torch.randn(B, NH, T, hd, generator=g).requires_grad_() for _ in range(3)]
+                mask = pm._mask(B, T, None)
+
+                def run():
+                    pm.CausalAttention.apply(*ins, mask).sum().backward()
+            run()
+            ts = [_timed_cpu(run) for _ in range(a.steps)]
+            wall = statistics.median(t[0] for t in ts)
+            cpu = statistics.median(t[1] for t in ts)
+            per_tok = cpu / (B * T)
+            base = base or per_tok
+            emit({"kind": "mixer", "family": fam, "ctx": T, "batch": B, "tokens": B * T,
+                  "wall_s_median": wall, "cpu_s_median": cpu, "cpu_us_per_token": 1e6 * per_tok,
+                  "cpu_per_token_vs_first_ctx": per_tok / base})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("configs", nargs="*", help="sclaw model configs (timed at their context_length)")
     ap.add_argument("--grid", action="store_true", help="time the family x d x ctx grid")
+    ap.add_argument("--mixer-sweep", action="store_true",
+                    help="time only the sequence mixers (mLSTM cell, attention) over --ctx")
     ap.add_argument("--family", default="xlstm,llama")
     ap.add_argument("--d", default="256,512,768")
     ap.add_argument("--ctx", default="512,2048")
@@ -172,8 +211,8 @@ def main():
                     help="leave OPENBLAS_CORETYPE as set (default: removed)")
     ap.add_argument("--quiet", action="store_true", help="no per-step times on stderr")
     a = ap.parse_args()
-    if not a.configs and not a.grid:
-        ap.error("give CONFIG.json files or --grid")
+    if not a.configs and not a.grid and not a.mixer_sweep:
+        ap.error("give CONFIG.json files, --grid or --mixer-sweep")
     if a.steps < 1 or a.warmup < 0 or a.tokens < 1 or a.batch < 0:
         ap.error("--steps >= 1, --warmup >= 0, --tokens >= 1, --batch >= 0")
     if not os.access(a.sclaw, os.X_OK):
@@ -193,6 +232,8 @@ def main():
           "seconds": t, "threads": a.threads, "torch": torch.__version__,
           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "")})
 
+    if a.mixer_sweep:
+        mixer_sweep(a, emit)
     settings = []
     for path in a.configs:
         settings.append((pm.load_config(path), path))
