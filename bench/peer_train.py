@@ -77,9 +77,9 @@ def _timed_cpu(fn):
     return time.perf_counter() - t, time.process_time() - c
 
 
-def grid_config(family, d, ctx, V=4096):
-    """The CPU family shapes of issue 5 (models.md §5.3 rules)."""
-    nb = d // 64 + 2
+def grid_config(family, d, ctx, V=4096, nb=0):
+    """The CPU family shapes of issue 5 (models.md §5.3 rules); nb = 0: d/64 + 2."""
+    nb = nb or d // 64 + 2
     if family == "xlstm":
         return {"name": "xLSTM d%d" % d, "model_type": "mlstm_v1", "embedding_dim": d,
                 "num_blocks": nb, "num_heads": max(1, d // 128), "vocab_size": V,
@@ -200,6 +200,8 @@ def main():
     ap.add_argument("--family", default="xlstm,llama")
     ap.add_argument("--d", default="256,512,768")
     ap.add_argument("--ctx", default="512,2048")
+    ap.add_argument("--blocks", default="",
+                    help="num_blocks per --d value, comma-separated (default d/64 + 2 each)")
     ap.add_argument("--tokens", type=int, default=8192, help="tokens per step (default 8192)")
     ap.add_argument("--batch", type=int, default=0, help="sequences per step (overrides --tokens)")
     ap.add_argument("--steps", type=int, default=3, help="timed steps (median, default 3)")
@@ -240,10 +242,14 @@ def main():
     if a.grid:
         tmp = os.path.join(ROOT, "build", "peer-train")
         os.makedirs(tmp, exist_ok=True)
+        ds = [int(v) for v in a.d.split(",")]
+        nbs = [int(v) for v in a.blocks.split(",")] if a.blocks else [0] * len(ds)
+        if len(nbs) != len(ds):
+            ap.error("--blocks needs one value per --d value")
         for fam in a.family.split(","):
-            for d in (int(v) for v in a.d.split(",")):
+            for d, nb in zip(ds, nbs):
                 for T in (int(v) for v in a.ctx.split(",")):
-                    cfg = grid_config(fam, d, T)
+                    cfg = grid_config(fam, d, T, nb=nb)
                     path = os.path.join(tmp, "%s-d%d-T%d.json" % (fam, d, T))
                     with open(path, "w") as fp:
                         json.dump(cfg, fp, indent=1)
