@@ -613,7 +613,7 @@ def load_weights(model, path, strict=True):
     for name, p in sd.items():
         if name not in ts:
             if strict:
-                raise KeyError("%s: missing tensor '%s'" % (path, name))
+                raise ValueError("%s: missing tensor '%s'" % (path, name))
             continue
         t = ts[name]
         if tuple(t.shape) != tuple(p.shape):
