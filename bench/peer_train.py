@@ -6,6 +6,8 @@ Benchmark peer only; run with Debian's /usr/bin/python3 (python3-torch 1.13, CPU
   peer_train.py [CONFIG.json ...] [--grid] [--family xlstm,llama] [--d 256,512,768]
                 [--ctx 512,2048] [--tokens 8192 | --batch B] [--steps 3] [--warmup 1]
                 [--threads 2] [--sclaw build/sclaw] [--out FILE.jsonl]
+  peer_train.py --mixer-sweep [--ctx 512,1024,2048,4096] [--tokens N]
+  peer_train.py --table FILE.jsonl...     (markdown tables of earlier outputs)
 
 For each setting (each CONFIG at its context_length, or with --grid every family x
 d x ctx of the CPU family shapes: num_blocks = d/64 + 2, xLSTM NH = d/128 (dqk 64,
@@ -191,6 +193,38 @@ def mixer_sweep(a, emit):
                   "cpu_per_token_vs_first_ctx": per_tok / base})
 
 
+def table(paths):
+    """Markdown tables of earlier JSON-line outputs (--table)."""
+    rows = []
+    for p in paths:
+        with open(p) as fp:
+            rows += [json.loads(line) for line in fp if line.strip()]
+    steps = [r for r in rows if r["kind"] == "step"]
+    peaks = [r["gflops_per_s"] for r in rows if r["kind"] == "peak"]
+    if peaks:
+        print("GEMM peak (torch.matmul 2048^3 fp32, best of 5) per run: %s GFLOP/s\n"
+              % ", ".join("%.1f" % v for v in peaks))
+    if steps:
+        print("| family | d | blocks | ctx | batch | step s (median) | cpu share | tokens/s "
+              "| GFLOP/step | GFLOP/s | MFU |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in sorted(steps, key=lambda r: (r["family"], r["d"], r["ctx"])):
+            print("| %s | %d | %d | %d | %d | %.1f (%d) | %s | %.1f | %.0f | %.2f | %.1f%% |" % (
+                r["family"], r["d"], r["num_blocks"], r["ctx"], r["batch"], r["step_s_median"],
+                r["steps_timed"], "%.2f" % r["cpu_share"] if "cpu_share" in r else "-",
+                r["tokens_per_s"], r["flops_per_step"] / 1e9, r["gflops_per_s"], 100 * r["mfu"]))
+    mixers = [r for r in rows if r["kind"] == "mixer"]
+    if mixers:
+        print("\n| mixer | ctx | batch | CPU us/token | vs first ctx |")
+        print("|---|---|---|---|---|")
+        for r in mixers:
+            print("| %s | %d | %d | %.0f | %.2f |" % ("mLSTM chunkwise" if r["family"] == "xlstm"
+                                                     else "attention", r["ctx"], r["batch"],
+                                                     r["cpu_us_per_token"],
+                                                     r["cpu_per_token_vs_first_ctx"]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("configs", nargs="*", help="sclaw model configs (timed at their context_length)")
@@ -212,7 +246,11 @@ def main():
     ap.add_argument("--keep-coretype", action="store_true",
                     help="leave OPENBLAS_CORETYPE as set (default: removed)")
     ap.add_argument("--quiet", action="store_true", help="no per-step times on stderr")
+    ap.add_argument("--table", nargs="+", metavar="FILE.jsonl",
+                    help="print markdown tables of earlier --out files and exit")
     a = ap.parse_args()
+    if a.table:
+        return table(a.table)
     if not a.configs and not a.grid and not a.mixer_sweep:
         ap.error("give CONFIG.json files, --grid or --mixer-sweep")
     if a.steps < 1 or a.warmup < 0 or a.tokens < 1 or a.batch < 0:
