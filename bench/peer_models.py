@@ -231,13 +231,15 @@ def mlstm_chunkwise(q, k, v, i, f, L=64, eps=CELL_EPS):
     n = q.new_zeros(B, NH, dqk)
     m = q.new_zeros(B, NH)
     Cs, ns, ms = [], [], []
-    for c in range(NC):
-        Cs.append(C), ns.append(n), ms.append(m)                   # state entering chunk c
-        m_new = torch.maximum(g[..., c] + m, amax[..., c])
-        gam = torch.exp(g[..., c] + m - m_new)
-        al = torch.exp(amax[..., c] - m_new)
-        C = gam[..., None, None] * C + al[..., None, None] * Cloc[:, :, c]
-        n = gam[..., None] * n + al[..., None] * nloc[:, :, c]
+    # unbind, not Cloc[:, :, c]: the backward of each indexing op writes a zero
+    # tensor of the whole input, which would make the loop quadratic in NC
+    for gc, ac, Cc, nc in zip(g.unbind(-1), amax.unbind(-1), Cloc.unbind(2), nloc.unbind(2)):
+        Cs.append(C), ns.append(n), ms.append(m)                   # state entering the chunk
+        m_new = torch.maximum(gc + m, ac)
+        gam = torch.exp(gc + m - m_new)
+        al = torch.exp(ac - m_new)
+        C = gam[..., None, None] * C + al[..., None, None] * Cc
+        n = gam[..., None] * n + al[..., None] * nc
         m = m_new
     Cst = torch.stack(Cs, 2)                                         # (B, NH, NC, dqk, dv)
     nst = torch.stack(ns, 2)                                         # (B, NH, NC, dqk)
