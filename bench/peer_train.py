@@ -7,7 +7,9 @@ Benchmark peer only; run with Debian's /usr/bin/python3 (python3-torch 1.13, CPU
                 [--ctx 512,2048] [--tokens 8192 | --batch B] [--steps 3] [--warmup 1]
                 [--threads 2] [--sclaw build/sclaw] [--out FILE.jsonl]
   peer_train.py --mixer-sweep [--ctx 512,1024,2048,4096] [--tokens N]
-  peer_train.py --table FILE.jsonl...     (markdown tables of earlier outputs)
+  peer_train.py --table FILE.jsonl... [--compare BENCH_TRAIN.csv]
+                                          (markdown tables of earlier outputs, and
+                                          sclaw tokens/s / peer tokens/s per setting)
 
 For each setting (each CONFIG at its context_length, or with --grid every family x
 d x ctx of the CPU family shapes: num_blocks = d/64 + 2, xLSTM NH = d/128 (dqk 64,
@@ -124,11 +126,14 @@ def bench_setting(cfg, cfg_path, a, peak):
     g = torch.Generator().manual_seed(1)
     x = torch.randint(0, V, (B, T + 1), generator=g)
     inp, tgt = x[:, :T], x[:, 1:]
+    seg = None
+    if a.doc_len:  # documents of doc_len tokens: xLSTM resets, Llama masks (as bench_train.c)
+        seg = (torch.arange(T) // a.doc_len).expand(B, T).contiguous()
     losses, times, cpus = [], [], []
 
     def step():
         opt.zero_grad(set_to_none=True)
-        _, loss = model(inp, tgt, None)
+        _, loss = model(inp, tgt, seg)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
@@ -148,7 +153,7 @@ def bench_setting(cfg, cfg_path, a, peak):
     s = pm.derive(cfg)
     return {"kind": "step", "family": s["family"], "config": cfg_path, "d": s["D"],
             "num_blocks": s["NB"], "num_heads": s["NH"], "ctx": T, "batch": B,
-            "tokens_per_step": B * T, "num_params": cnt["num_params"],
+            "tokens_per_step": B * T, "doc_len": a.doc_len, "num_params": cnt["num_params"],
             "steps_timed": len(times), "step_s_median": med, "step_s_min": min(times),
             "step_s_max": max(times), "cpu_s_median": statistics.median(cpus),
             "cpu_share": statistics.median(cpus) / med / a.threads, "tokens_per_s": B * T / med,
@@ -193,8 +198,19 @@ def mixer_sweep(a, emit):
                   "cpu_per_token_vs_first_ctx": per_tok / base})
 
 
-def table(paths):
-    """Markdown tables of earlier JSON-line outputs (--table)."""
+def read_sclaw_csv(path):
+    """bench_train's CSV (family,d,num_blocks,...,tokens_per_s,...; '#' comments)
+    -> {(family, d, ctx): row}."""
+    import csv
+    with open(path) as fp:
+        rows = list(csv.DictReader(line for line in fp if not line.startswith("#")))
+    fam = {"xlstm": "xlstm", "mlstm_v1": "xlstm", "llama": "llama"}
+    return {(fam[r["family"].lower()], int(r["d"]), int(r["ctx"])): r for r in rows}
+
+
+def table(paths, compare=None):
+    """Markdown tables of earlier JSON-line outputs (--table); with compare, the
+    ratio of sclaw's tokens/s (bench_train CSV) to the peer's."""
     rows = []
     for p in paths:
         with open(p) as fp:
@@ -213,6 +229,16 @@ def table(paths):
                 r["family"], r["d"], r["num_blocks"], r["ctx"], r["batch"], r["step_s_median"],
                 r["steps_timed"], "%.2f" % r["cpu_share"] if "cpu_share" in r else "-",
                 r["tokens_per_s"], r["flops_per_step"] / 1e9, r["gflops_per_s"], 100 * r["mfu"]))
+    if compare and steps:
+        sc = read_sclaw_csv(compare)
+        print("\n| family | d | ctx | sclaw tokens/s | peer tokens/s | sclaw / peer | blocks sclaw / peer |")
+        print("|---|---|---|---|---|---|---|")
+        for r in sorted(steps, key=lambda r: (r["family"], r["d"], r["ctx"])):
+            o = sc.get((r["family"], r["d"], r["ctx"]))
+            if o:
+                print("| %s | %d | %d | %.1f | %.1f | %.2f | %s / %d |" % (
+                    r["family"], r["d"], r["ctx"], float(o["tokens_per_s"]), r["tokens_per_s"],
+                    float(o["tokens_per_s"]) / r["tokens_per_s"], o["num_blocks"], r["num_blocks"]))
     mixers = [r for r in rows if r["kind"] == "mixer"]
     if mixers:
         print("\n| mixer | ctx | batch | CPU us/token | vs first ctx |")
@@ -238,6 +264,8 @@ def main():
                     help="num_blocks per --d value, comma-separated (default d/64 + 2 each)")
     ap.add_argument("--tokens", type=int, default=8192, help="tokens per step (default 8192)")
     ap.add_argument("--batch", type=int, default=0, help="sequences per step (overrides --tokens)")
+    ap.add_argument("--doc-len", type=int, default=0,
+                    help="documents of this many tokens per row (default: one per row)")
     ap.add_argument("--steps", type=int, default=3, help="timed steps (median, default 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed warm-up steps (default 1)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
@@ -248,9 +276,11 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="no per-step times on stderr")
     ap.add_argument("--table", nargs="+", metavar="FILE.jsonl",
                     help="print markdown tables of earlier --out files and exit")
+    ap.add_argument("--compare", metavar="BENCH_TRAIN.csv",
+                    help="with --table: ratio to sclaw's build/bench/bench_train output")
     a = ap.parse_args()
     if a.table:
-        return table(a.table)
+        return table(a.table, a.compare)
     if not a.configs and not a.grid and not a.mixer_sweep:
         ap.error("give CONFIG.json files, --grid or --mixer-sweep")
     if a.steps < 1 or a.warmup < 0 or a.tokens < 1 or a.batch < 0:
