@@ -23,7 +23,8 @@ step unless --batch). Warm-up steps are excluded; the step time is the median of
 Model FLOPs per step come from sclaw's accounting, not from 6ND:
 `sclaw --json count CONFIG --ctx T` -> flops_fwbw_per_seq x batch. The GEMM peak is
 measured in the same run with torch.matmul on 2048 x 2048 float32 matrices (best of
-5), so MFU = (FLOPs per step / step time) / peak.
+5), so MFU = (FLOPs per step / step time) / peak, with the peak re-measured right
+before each setting (the load of a shared machine changes between settings).
 
 Each step also records its CPU time (time.process_time of the whole process):
 cpu_share = CPU seconds / (wall seconds x threads) is below 1 when other processes
@@ -324,8 +325,12 @@ def main():
                     settings.append((cfg, path))
     res = []
     for cfg, path in settings:
-        r = bench_setting(cfg, path, a, peak)
-        r["peak_gflops_per_s"] = peak
+        # the peak again right before each setting: on a shared machine the load
+        # (and so the reachable GEMM rate) changes between settings
+        local, _ = gemm_peak()
+        r = bench_setting(cfg, path, a, local)
+        r["peak_gflops_per_s"] = local
+        r["peak_gflops_per_s_first"] = peak
         emit(r)
         res.append(r)
     if a.grid:
