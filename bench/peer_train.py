@@ -223,13 +223,14 @@ def table(paths, compare=None):
               % ", ".join("%.1f" % v for v in peaks))
     if steps:
         print("| family | d | blocks | ctx | batch | step s (median) | cpu share | tokens/s "
-              "| GFLOP/step | GFLOP/s | MFU |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "| GFLOP/step | GFLOP/s | GEMM peak | MFU |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in sorted(steps, key=lambda r: (r["family"], r["d"], r["ctx"])):
-            print("| %s | %d | %d | %d | %d | %.1f (%d) | %s | %.1f | %.0f | %.2f | %.1f%% |" % (
+            print("| %s | %d | %d | %d | %d | %.1f (%d) | %s | %.1f | %.0f | %.2f | %.0f | %.1f%% |" % (
                 r["family"], r["d"], r["num_blocks"], r["ctx"], r["batch"], r["step_s_median"],
                 r["steps_timed"], "%.2f" % r["cpu_share"] if "cpu_share" in r else "-",
-                r["tokens_per_s"], r["flops_per_step"] / 1e9, r["gflops_per_s"], 100 * r["mfu"]))
+                r["tokens_per_s"], r["flops_per_step"] / 1e9, r["gflops_per_s"],
+                r["peak_gflops_per_s"], 100 * r["mfu"]))
     if compare and steps:
         sc = read_sclaw_csv(compare)
         print("\n| family | d | ctx | sclaw tokens/s | peer tokens/s | sclaw / peer | blocks sclaw / peer |")
