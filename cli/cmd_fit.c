@@ -478,31 +478,41 @@ static const struct cli_cmd_info slope_info = {
     slope_opts,
 };
 
-static int fit_slopes(int argc, char **argv)
+/* The shared start of `fit slopes` and `fit pareto`: selection flags, one
+ * RUNS.csv, its rows, and one model type among them. Returns -1 when the rows
+ * are loaded into *r (the caller frees them), else the exit code. */
+static int load_one_family(const struct cli_cmd_info *info, int argc, char **argv,
+                           const char **path, struct sclaw_runs *r)
 {
-    const char *cmd = "fit slopes", *arg;
+    const char *cmd = info->name, *arg;
     struct selection s = {0};
     int c;
-    while ((c = cli_next(argc, argv, &slope_info, &arg))) {
-        int r = select_flag(cmd, c, arg, &s);
-        if (r > 0)
-            return r;
-        if (r == 0)
+    while ((c = cli_next(argc, argv, info, &arg))) {
+        int rc = select_flag(cmd, c, arg, &s);
+        if (rc > 0)
+            return rc;
+        if (rc == 0)
             continue;
-        if (c == 'h')
-            return 0;
-        return 2;
+        return c == 'h' ? 0 : 2;
     }
-    const char *path = one_path(cmd, argc, argv);
-    if (!path)
+    if (!(*path = one_path(cmd, argc, argv)))
         return 2;
+    if (load(cmd, *path, &s, r))
+        return 1;
+    if (one_model_type(cmd, r)) {
+        sclaw_runs_free(r);
+        return 1;
+    }
+    return -1;
+}
+
+static int fit_slopes(int argc, char **argv)
+{
+    const char *cmd = "fit slopes", *path;
     struct sclaw_runs r;
-    if (load(cmd, path, &s, &r))
-        return 1;
-    if (one_model_type(cmd, &r)) {
-        sclaw_runs_free(&r);
-        return 1;
-    }
+    int rc = load_one_family(&slope_info, argc, argv, &path, &r);
+    if (rc >= 0)
+        return rc;
     for (int64_t i = 0; i < r.n; i++)
         if (!isfinite(r.C_tfla[i]) && !isnan(r.ratio_label[i])) {
             sclaw_fail(SCLAW_E_FORMAT, "%s:%lld: no training compute (num_flops_training_mlstm_tfla "
@@ -569,29 +579,11 @@ static const struct cli_cmd_info pareto_info = {
 
 static int fit_pareto(int argc, char **argv)
 {
-    const char *cmd = "fit pareto", *arg;
-    struct selection s = {0};
-    int c;
-    while ((c = cli_next(argc, argv, &pareto_info, &arg))) {
-        int r = select_flag(cmd, c, arg, &s);
-        if (r > 0)
-            return r;
-        if (r == 0)
-            continue;
-        if (c == 'h')
-            return 0;
-        return 2;
-    }
-    const char *path = one_path(cmd, argc, argv);
-    if (!path)
-        return 2;
+    const char *cmd = "fit pareto", *path;
     struct sclaw_runs r;
-    if (load(cmd, path, &s, &r))
-        return 1;
-    if (one_model_type(cmd, &r)) {
-        sclaw_runs_free(&r);
-        return 1;
-    }
+    int rc = load_one_family(&pareto_info, argc, argv, &path, &r);
+    if (rc >= 0)
+        return rc;
     int64_t *idx = malloc(sizeof *idx * (size_t)(r.n + 1)), k = 0;
     int st = idx ? sclaw_pareto_frontier(r.C_tfla, r.loss, r.n, idx, &k)
                  : sclaw_fail(SCLAW_E_NOMEM, "out of memory");
