@@ -8,7 +8,11 @@
  * the power law through the vertices, and takes percentiles of the exponent
  * and coefficient over the resamples. Resamples in which a parabola cannot be
  * fitted (fewer than 3 distinct sizes drawn) or opens downwards (the vertex is
- * a maximum, not an optimum) are counted, never silently dropped. */
+ * a maximum, not an optimum) are counted, never silently dropped. Unlike
+ * sclaw_isoflop_power_law (the paper's procedure, which keeps every vertex),
+ * a budget whose own parabola opens downwards is left out of the law: small
+ * studies of undertrained models produce such budgets, and their "optimum"
+ * would be a maximum. */
 #include "fit_internal.h"
 #include "sclaw_fit.h"
 #include "sclaw_status.h"
@@ -72,8 +76,9 @@ int sclaw_isoflop_bootstrap(const double *x, const double *loss, const double *C
     double *cm = malloc(sizeof(double) * cap), *xo = malloc(sizeof(double) * cap);
     double *ea = malloc(sizeof(double) * (size_t)(K > 0 ? K : 1));
     double *ca = malloc(sizeof(double) * (size_t)(K > 0 ? K : 1));
+    int *use = malloc(sizeof(int) * cap);
     int st = SCLAW_OK;
-    if (!labels || !start || !idx || !lx || !ly || !cm || !xo || !ea || !ca) {
+    if (!labels || !start || !idx || !lx || !ly || !cm || !xo || !ea || !ca || !use) {
         st = sclaw_fail(SCLAW_E_NOMEM, "IsoFLOP bootstrap of %lld runs: out of memory", (long long)n);
         goto done;
     }
@@ -108,46 +113,70 @@ int sclaw_isoflop_bootstrap(const double *x, const double *loss, const double *C
         start[nb++] = s0;
     }
     start[nb] = ni;
-    r->n_budgets = nb;
     if (nb < 2) {
         st = sclaw_fail(SCLAW_E_ARG, "IsoFLOP bootstrap needs at least 2 budgets with 3 or more "
                         "runs, got %lld", (long long)nb);
         goto done;
     }
 
-    /* one pass per replicate; k = -1 is the data itself (every run once) */
+    /* one pass per replicate; k = -1 is the data itself (every run once). The
+     * data pass decides which budgets enter the law: those whose parabola
+     * opens upwards. A budget whose vertex is a maximum has no optimum to
+     * put on the law, so it is left out of the estimate and of every resample. */
     for (int64_t k = -1; k < K; k++) {
         uint64_t s = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(k + 1));
         int nonconvex = 0, failed = 0;
+        int64_t nu_law = 0;
         for (int64_t b = 0; b < nb && !failed; b++) {
             int64_t m = start[b + 1] - start[b];
             double csum = 0;
+            /* draw even for excluded budgets, so that the runs drawn for a
+             * budget do not depend on which budgets are convex */
             for (int64_t j = 0; j < m; j++) {
                 int64_t i = idx[start[b] + (k < 0 ? j : draw(&s, m))];
                 lx[j] = log10(x[i]);
                 ly[j] = loss[i];
                 csum += C[i];
             }
+            if (k >= 0 && !use[b])
+                continue;
             double poly[3];
             /* fewer than 3 distinct x: polyfit reports a rank-deficient system */
             if (sclaw_fit_polyfit(lx, ly, m, 2, poly)) {
                 failed = 1;
                 break;
             }
-            if (!(poly[0] > 0))
+            if (k < 0) {
+                use[b] = poly[0] > 0;
+                if (!use[b])
+                    continue;
+            } else if (!(poly[0] > 0))
                 nonconvex = 1;
-            cm[b] = csum / (double)m;
-            xo[b] = pow(10.0, -poly[1] / (2 * poly[0]));
+            cm[nu_law] = csum / (double)m;
+            xo[nu_law++] = pow(10.0, -poly[1] / (2 * poly[0]));
+        }
+        if (k < 0) {
+            r->n_budgets = nu_law;
+            r->n_concave = nb - nu_law;
+            if (failed) {
+                st = sclaw_fail(SCLAW_E_NUMERIC, "IsoFLOP bootstrap: a budget's runs do not "
+                                "have 3 distinct sizes");
+                goto done;
+            }
+            if (nu_law < 2) {
+                st = sclaw_fail(SCLAW_E_ARG, "IsoFLOP bootstrap: only %lld of %lld budgets have a "
+                                "parabola that opens upwards; a power law needs at least 2",
+                                (long long)nu_law, (long long)nb);
+                goto done;
+            }
         }
         struct sclaw_power_law law = {NAN, NAN, 0};
-        int law_ok = !failed && sclaw_fit_power_law(cm, xo, nb, &law) == SCLAW_OK &&
+        int law_ok = !failed && sclaw_fit_power_law(cm, xo, nu_law, &law) == SCLAW_OK &&
                      isfinite(law.coef) && isfinite(law.exponent);
         if (k < 0) {
-            /* the data's own fit: as sclaw_fit_isoflop + sclaw_isoflop_power_law,
-             * kept even when a parabola opens downwards (the caller warns) */
             if (!law_ok) {
                 st = sclaw_fail(SCLAW_E_NUMERIC, "IsoFLOP bootstrap: the power law through the "
-                                "data's %lld budget optima cannot be fitted", (long long)nb);
+                                "data's %lld budget optima cannot be fitted", (long long)nu_law);
                 goto done;
             }
             r->law = law;
@@ -185,5 +214,6 @@ done:
     free(xo);
     free(ea);
     free(ca);
+    free(use);
     return st;
 }

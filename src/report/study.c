@@ -93,6 +93,13 @@ static int64_t budget_index(const struct study *s, double b)
     return -1;
 }
 
+/* "1.5e9" for a budget (the paper's helper rounds the mantissa to an integer). */
+static void budget_name(char *buf, size_t n, double b)
+{
+    int e = (int)floor(log10(b) + 1e-9);
+    snprintf(buf, n, "%.3ge%d", b / pow(10, e), e);
+}
+
 /* "199K" / "2.5M" for a parameter count. */
 static void size_name(char *buf, size_t n, double N)
 {
@@ -195,7 +202,6 @@ static int collect(struct rep *c, struct study *s)
 /* One power law with its bootstrap; a family that cannot have one says why. */
 static int fit_law(struct study *s, struct fam *f, int which, struct law *L)
 {
-    const struct sclaw_isoflop_budget *B = which ? f->bd : f->bn;
     int64_t nb = which ? f->nbd : f->nbn, K = s->o->bootstrap > 0 ? s->o->bootstrap : 0;
     const double *x = which ? f->runs.D : f->runs.N;
     if (nb < 3) {
@@ -203,12 +209,17 @@ static int fit_law(struct study *s, struct fam *f, int which, struct law *L)
                  "power law needs at least 3", (long long)nb, nb == 1 ? "" : "s");
         return SCLAW_OK;
     }
-    (void)B;
     if (!(L->samples = malloc(sizeof(double) * (size_t)(2 * K + 2))))
         return sclaw_fail(SCLAW_E_NOMEM, "out of memory");
     if (sclaw_isoflop_bootstrap(x, f->runs.loss, f->runs.C, f->runs.budget, f->runs.n, K,
                                 s->o->seed, &L->boot, L->samples)) {
         snprintf(L->why, sizeof L->why, "%s", sclaw_errmsg());
+        return SCLAW_OK;
+    }
+    if (L->boot.n_budgets < 3) {
+        snprintf(L->why, sizeof L->why, "only %lld of %lld budgets have a parabola that opens "
+                 "upwards (a minimum); a power law needs at least 3", (long long)L->boot.n_budgets,
+                 (long long)nb);
         return SCLAW_OK;
     }
     L->ok = 1;
@@ -339,7 +350,7 @@ static int fig_curves(struct rep *c, struct study *s, int a)
     for (int64_t b = 0; b < nb && b < nrows * ncols; b++) {
         struct sclaw_plot_panel *pn = sclaw_plot_panel(&fig, b / ncols, b % ncols);
         char bn[32];
-        rep_budget_name(bn, sizeof bn, s->nbudgets ? s->budgets[b] : 0);
+        budget_name(bn, sizeof bn, s->nbudgets ? s->budgets[b] : 0);
         snprintf(title, sizeof title, "budget %s FLOPs", bn);
         sclaw_plot_labels(pn, title, "tokens seen", b % ncols == 0 ? "loss [nats]" : NULL);
         pn->flags = SCLAW_PLOT_XLOG;
@@ -409,7 +420,7 @@ static int fig_isoflop(struct rep *c, const struct study *s)
             if (w == 1) {
                 for (int64_t b = 0; b < s->nbudgets; b++) {
                     char lab[32];
-                    rep_budget_name(lab, sizeof lab, s->budgets[b]);
+                    budget_name(lab, sizeof lab, s->budgets[b]);
                     if ((st = sclaw_plot_scatter(pn, lab, NULL, NULL, 0, sclaw_plot_color(b),
                                                  SCLAW_MARK_CIRCLE)))
                         goto done;
@@ -608,6 +619,7 @@ static json_t *law_json(const struct law *L, const char *ex)
     json_array_append_new(ci, sclaw_json_number(b->coef_hi));
     json_object_set_new(j, "coef_ci", ci);
     json_object_set_new(j, "budgets", json_integer(b->n_budgets));
+    json_object_set_new(j, "budgets_concave", json_integer(b->n_concave));
     json_object_set_new(j, "resamples", json_integer(b->n_resamples));
     json_object_set_new(j, "resamples_ok", json_integer(b->n_ok));
     json_object_set_new(j, "resamples_nonconvex", json_integer(b->n_nonconvex));
@@ -627,9 +639,15 @@ static void md_law_row(FILE *md, const char *fam, const char *what, const struct
     rep_fmt(hi, sizeof hi, b->exponent_hi);
     rep_fmt(clo, sizeof clo, b->coef_lo);
     rep_fmt(chi, sizeof chi, b->coef_hi);
-    fprintf(md, "| %s | %s | %.4f | [%s, %s] | %.4g | [%s, %s] | %lld | %lld ok, %lld non-convex, "
+    char nb[48];
+    if (b->n_concave)
+        snprintf(nb, sizeof nb, "%lld (%lld concave left out)", (long long)b->n_budgets,
+                 (long long)b->n_concave);
+    else
+        snprintf(nb, sizeof nb, "%lld", (long long)b->n_budgets);
+    fprintf(md, "| %s | %s | %.4f | [%s, %s] | %.4g | [%s, %s] | %s | %lld ok, %lld non-convex, "
                 "%lld failed of %lld |\n", fam, what, b->law.exponent, lo, hi, b->law.coef, clo,
-            chi, (long long)b->n_budgets, (long long)b->n_ok, (long long)b->n_nonconvex,
+            chi, nb, (long long)b->n_ok, (long long)b->n_nonconvex,
             (long long)b->n_failed, (long long)b->n_resamples);
 }
 
@@ -684,7 +702,7 @@ static int write_tables(struct rep *c, struct study *s)
         const struct fam *f = &s->f[a];
         for (int64_t b = 0; b < f->nbn; b++) {
             char bn[16];
-            rep_budget_name(bn, sizeof bn, f->bn[b].budget);
+            budget_name(bn, sizeof bn, f->bn[b].budget);
             double dopt = NAN;
             for (int64_t j = 0; j < f->nbd; j++)
                 if (f->bd[j].budget == f->bn[b].budget)
@@ -695,7 +713,9 @@ static int write_tables(struct rep *c, struct study *s)
         }
     }
     fprintf(md, "\nPower laws N\\* = A' C^a and D\\* = B' C^b (least squares in log space over the "
-                "budgets' mean compute, every budget with a parabola) with 95%% bootstrap intervals: "
+                "budgets' mean compute) with 95%% bootstrap intervals. Unlike the paper's procedure, "
+                "a budget whose parabola opens downwards is left out of the law (its vertex is a "
+                "maximum); at least 3 budgets with a minimum are required. Bootstrap: "
                 "%lld resamples (seed %llu) draw each budget's runs with replacement and refit the "
                 "parabolas and the law; resamples in which a budget drew fewer than 3 distinct sizes "
                 "(failed) or a parabola opened downwards (non-convex) are left out of the "
@@ -793,7 +813,7 @@ static int write_tables(struct rep *c, struct study *s)
         double best[NFAM], para[NFAM];
         int64_t nr[NFAM];
         char bn[16];
-        rep_budget_name(bn, sizeof bn, s->budgets[b]);
+        budget_name(bn, sizeof bn, s->budgets[b]);
         json_t *jb = json_object();
         json_object_set_new(jb, "budget", sclaw_json_number(s->budgets[b]));
         fprintf(md, "| %s ", bn);
