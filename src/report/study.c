@@ -719,7 +719,9 @@ static int write_tables(struct rep *c, struct study *s)
                 "%lld resamples (seed %llu) draw each budget's runs with replacement and refit the "
                 "parabolas and the law; resamples in which a budget drew fewer than 3 distinct sizes "
                 "(failed) or a parabola opened downwards (non-convex) are left out of the "
-                "percentiles and counted here. With few budgets the intervals are wide; that is the "
+                "percentiles and counted here. With only 4 or 5 runs per budget most resamples "
+                "repeat runs and many fail; more shapes per budget (`sclaw plan isoflop --points`) "
+                "leave more usable resamples. With few budgets the intervals are wide; that is the "
                 "uncertainty of the study, not a defect of the fit.\n\n"
                 "| family | law | exponent | 95%% interval | coefficient | 95%% interval | budgets | "
                 "resamples |\n|---|---|---:|---|---:|---|---:|---|\n",
@@ -855,11 +857,17 @@ static int write_tables(struct rep *c, struct study *s)
     json_object_set_new(sum, "xlstm_lower_budgets", json_integer(wins[0]));
     json_object_set_new(sum, "llama_lower_budgets", json_integer(wins[1]));
     json_object_set_new(sum, "headline", json_string(head));
-    fprintf(md, "\n**%s.**\n\n![Pareto frontier](pareto.png)\n\n"
+    fputs("\n**", md);
+    for (const char *w = head; *w; w++) /* '*' would end the emphasis */
+        if (*w == '*')
+            fputs("\\*", md);
+        else
+            fputc(*w, md);
+    fprintf(md, ".**\n\n![Pareto frontier](pareto.png)\n\n"
                 "*Figure 4.* Validation loss against training compute of every finished run with "
                 "each family's Pareto frontier (convex hull with the point (max C, max L), as the "
                 "paper's §8: %lld xLSTM and %lld Llama frontier points).\n\n",
-            head, (long long)s->f[0].nfront, (long long)s->f[1].nfront);
+            (long long)s->f[0].nfront, (long long)s->f[1].nfront);
     return SCLAW_OK;
 }
 
