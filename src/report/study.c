@@ -166,10 +166,12 @@ static int collect(struct rep *c, struct study *s)
     if (unfinished) {
         fprintf(c->md, " **%lld runs are not finished and are left out of every fit:**",
                 (long long)unfinished);
+        int64_t listed = 0;
         for (int64_t i = 0; i < s->plan.nruns; i++)
             if (s->rs[i].state != SCLAW_RUN_FINISHED)
-                fprintf(c->md, " `%s` (%s)%s", s->plan.runs[i].name,
-                        sclaw_run_state_str(s->rs[i].state), i + 1 < s->plan.nruns ? "," : "");
+                fprintf(c->md, "%s `%s` (%s)", listed++ ? "," : "", s->plan.runs[i].name,
+                        sclaw_run_state_str(s->rs[i].state));
+        fputc('.', c->md);
         sclaw_warn("%lld of %lld runs of study '%s' are not finished; the report uses the "
                    "other %lld", (long long)unfinished, (long long)s->plan.nruns, dir,
                    (long long)s->count[SCLAW_RUN_FINISHED]);
