@@ -60,11 +60,13 @@ int cli_int64(const char *cmd, const char *flag, const char *s, int64_t lo, int6
 int cli_double_list(const char *cmd, const char *flag, const char *s, double **out, int64_t *n);
 
 /* Subcommands. */
+int cmd_bench(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_fit_runtime(int argc, char **argv); /* `sclaw fit runtime`, a subcommand of `fit` */
 int cmd_fit(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_optimal(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_report(int argc, char **argv);

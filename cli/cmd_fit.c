@@ -1,4 +1,4 @@
-/* cmd_fit.c - `sclaw fit lnd|isoflop|slopes|pareto`: scaling-law fits of a run
+/* cmd_fit.c - `sclaw fit lnd|isoflop|slopes|pareto|runtime`: scaling-law fits of a run
  * table (accounting-and-fits.md §4-§6, §8). The library (sclaw_fit.h) does the
  * work; this file parses flags, selects rows and renders tables or JSON. */
 #include "cli.h"
@@ -666,7 +666,7 @@ static const struct {
 
 static void fit_overview(FILE *fp)
 {
-    fprintf(fp, "usage: sclaw fit <lnd|isoflop|slopes|pareto> RUNS.csv [options]\n\n"
+    fprintf(fp, "usage: sclaw fit <lnd|isoflop|slopes|pareto|runtime> FILE.csv [options]\n\n"
                 "Scaling-law fits of a run table in the paper's CSV schema.\n\nsubcommands:\n");
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         fprintf(fp, "  %-9s %s\n", subs[i].name, subs[i].summary);
@@ -688,5 +688,5 @@ int cmd_fit(int argc, char **argv)
             cli_reset();
             return subs[i].run(argc - 1, argv + 1);
         }
-    return cli_usage("fit", "unknown subcommand '%s' (lnd, isoflop, slopes or pareto)", argv[1]);
+    return cli_usage("fit", "unknown subcommand '%s' (lnd, isoflop, slopes, pareto or runtime)", argv[1]);
 }

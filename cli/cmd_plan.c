@@ -22,7 +22,7 @@ static const struct cli_opt iso_opts[] = {
     {"data", O_DATA, "DIR", "token dataset directory recorded in the plan"},
     {"seed", O_SEED, "S", "seed of every run (default 0)"},
     {"warmup", O_WARMUP, "W", "warmup steps (default 10% of each run)"},
-    {"center", O_CENTER, "N", "expected optimal parameter count (default: the paper's N*(C) law)"},
+    {"center", O_CENTER, "N", "expected optimal parameter count (default: sqrt(C/120), 20 tokens per parameter)"},
     {"min-steps", O_MINSTEPS, "S", "leave out shapes that would train fewer steps (default 20)"},
     {"out", O_OUT, "PLAN.json", "where to write the plan (required)"},
     {NULL, 0, NULL, NULL},
@@ -48,7 +48,8 @@ static const struct cli_cmd_info iso_info = {
     "sclaw plan isoflop --budgets C1,C2,... [--model-type mlstm_v1,llama] [--ctx T] [--points K]\n"
     "                          [--batch B] [--lr LR] [--vocab V] [--data DIR] --out PLAN.json",
     "Plans an IsoFLOP study: for every budget and family, K model shapes of sclaw's scaled-down\n"
-    "family (width d, d/64+2 blocks; models.md 5.3) around the expected compute-optimal size,\n"
+    "family (width d from 32, d/64+2 blocks; models.md 5.3) around the expected compute-optimal\n"
+    "size (20 tokens per parameter unless --center),\n"
     "each trained for the step count whose exact training FLOPs hit the budget (within 1%).\n"
     "The plan is a JSON list of runs that can be edited before `sclaw study run`.",
     iso_opts,
@@ -102,8 +103,8 @@ static int parse_sizes(const char *cmd, const char *s, int64_t **out, int64_t *n
         return rc;
     *out = malloc((size_t)*n * sizeof **out);
     for (int64_t i = 0; i < *n; i++) {
-        if (v[i] < 64 || fmod(v[i], 64) != 0) {
-            int rc2 = cli_usage(cmd, "option '--sizes': width %g is not a positive multiple of 64", v[i]);
+        if (v[i] < 32 || fmod(v[i], 16) != 0) {
+            int rc2 = cli_usage(cmd, "option '--sizes': width %g is not a multiple of 16 of at least 32", v[i]);
             free(v);
             free(*out);
             *out = NULL;

@@ -16,10 +16,12 @@ struct sclaw_cmd {
 
 /* Alphabetical, one line each. */
 static const struct sclaw_cmd commands[] = {
+    {"bench", cmd_bench, "time inference (TTFT, decode steps) over a batch x prefill grid"},
     {"count", cmd_count, "parameters, FLOPs and memory traffic of a model config or a run table"},
     {"data", cmd_data, "tokenize a corpus into train/val token shards; check a prepared directory"},
     {"eval", cmd_eval, "validation loss of a trained model on a token directory"},
     {"fit", cmd_fit, "fit L(N,D), IsoFLOP power laws, slopes and Pareto frontiers to run results"},
+    {"generate", cmd_generate, "generate text from a trained model (xLSTM state or Llama KV cache)"},
     {"optimal", cmd_optimal, "compute-optimal budget and tokens per model size from IsoFLOP laws"},
     {"plan", cmd_plan, "plan an IsoFLOP or token/param study from a compute budget"},
     {"report", cmd_report, "Markdown reports with figures: the paper's results recomputed, inference times"},

@@ -4,7 +4,7 @@
  * accounting (sclaw_account.h), tokenizer and token data (sclaw_data.h), model
  * configs (sclaw_config.h) and the family table (sclaw_arch.h), kernels
  * (sclaw_kernels.h), models (sclaw_model.h, sclaw_tensor.h), training
- * (sclaw_train.h, sclaw_dist.h for MPI), studies (sclaw_study.h), scaling-law
+ * (sclaw_train.h, sclaw_dist.h for MPI), inference (sclaw_infer.h), studies (sclaw_study.h), scaling-law
  * fits (sclaw_fit.h), runtime models of inference (sclaw_runtime.h), files
  * (sclaw_io.h, sclaw_safetensors.h), figures (sclaw_plot.h), reports
  * (sclaw_report.h), errors (sclaw_status.h).
@@ -20,6 +20,7 @@
 #include "sclaw_data.h"
 #include "sclaw_dist.h"
 #include "sclaw_fit.h"
+#include "sclaw_infer.h"
 #include "sclaw_io.h"
 #include "sclaw_kernels.h"
 #include "sclaw_model.h"

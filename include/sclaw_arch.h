@@ -29,6 +29,7 @@
 
 struct sclaw_model;
 struct sclaw_tensor_table;
+struct sclaw_infer_ops;
 
 struct sclaw_arch {
     const char *name;     /* model_type as in the run tables: "mlstm_v1" */
@@ -81,10 +82,13 @@ struct sclaw_arch {
                           const float *x, float *y);
     void (*block_backward)(const struct sclaw_model *m, int64_t l, const void *view,
                            const float *x, float *dxy);
+    /* Inference ops (sclaw_infer.h, src/infer/<family>_infer.c); NULL: none. */
+    const struct sclaw_infer_ops *infer;
 };
 
 extern const struct sclaw_arch sclaw_arch_mlstm;
 extern const struct sclaw_arch sclaw_arch_llama;
+extern const struct sclaw_infer_ops sclaw_infer_ops_mlstm, sclaw_infer_ops_llama;
 
 /* Look a family up by name or alias; NULL if unknown. */
 const struct sclaw_arch *sclaw_arch_find(const char *name);

@@ -19,7 +19,7 @@
  * giving D = M * N tokens.
  *
  * Shapes come from sclaw's scaled-down family (models.md §5.3): width d a
- * multiple of 64, num_blocks = d/64 + 2, heads per family (struct
+ * multiple of 16 (from 32), num_blocks = d/64 + 2, heads per family (struct
  * sclaw_arch.study_heads), derived sizes by the config rules.
  */
 #ifndef SCLAW_STUDY_H
@@ -72,8 +72,8 @@ struct sclaw_plan_opts {
 /* The config of the study family at width d (models.md §5.3). */
 int sclaw_study_shape(struct sclaw_config *c, const struct sclaw_arch *a, int64_t d, int64_t vocab,
                       int64_t ctx);
-/* The paper's ctx-8192 IsoFLOP power law N*(C) = A' C^a of a family (§5.3),
- * used as the default centre of an IsoFLOP spread. */
+/* The expected compute-optimal size at budget C, the default centre of an
+ * IsoFLOP spread: N = sqrt(C / 120), i.e. 20 tokens per parameter at 6ND. */
 double sclaw_study_expected_nopt(const struct sclaw_arch *a, double C);
 
 int sclaw_plan_isoflop(struct sclaw_plan *p, const struct sclaw_plan_opts *o);

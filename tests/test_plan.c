@@ -47,6 +47,13 @@ static void test_shape_family_matches_spec(void **state)
     }
     struct sclaw_config c;
     assert_int_equal(sclaw_study_shape(&c, &sclaw_arch_llama, 100, 256, 512), SCLAW_E_ARG);
+    assert_int_equal(sclaw_study_shape(&c, &sclaw_arch_llama, 16, 256, 512), SCLAW_E_ARG);
+    /* below 64: two blocks, one head */
+    assert_int_equal(sclaw_study_shape(&c, &sclaw_arch_mlstm, 48, 256, 512), SCLAW_OK);
+    assert_int_equal(c.num_blocks, 2);
+    assert_int_equal(c.num_heads, 1);
+    assert_int_equal(c.head_dim_v, 48);
+    assert_int_equal(c.head_dim_qk, 24);
 }
 
 static void test_isoflop_hits_budgets(void **state)
@@ -199,7 +206,7 @@ static void test_plan_cli(void **state)
     assert_non_null(strstr(o, "\"ratio\""));
     free(o);
     assert_int_equal(tu_sclaw(NULL, &e, "plan tokenparam --ratios 22 --sizes 100 --out '%s'", out), 2);
-    assert_non_null(strstr(e, "not a positive multiple of 64"));
+    assert_non_null(strstr(e, "not a multiple of 16 of at least 32"));
     free(e);
     assert_int_equal(tu_sclaw(NULL, &e, "plan sweep"), 2);
     free(e);

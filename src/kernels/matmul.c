@@ -35,6 +35,14 @@ void sclaw_matmul_forward(float *out, const float *inp, const float *w, int64_t 
             memset(out, 0, sizeof(float) * (size_t)(M * N));
         return;
     }
+    /* One row (a batch-1 decode step): out^T = w . inp^T is a matrix-vector
+     * product. sgemm would first pack (copy) all of w, doubling the memory
+     * traffic of a step that is bound by reading w once. */
+    if (M == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, 1.0f, w, (int)K, inp, 1,
+                    accumulate ? 1.0f : 0.0f, out, 1);
+        return;
+    }
     /* out (M,N) = inp (M,K) . w^T, with w stored (N,K) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, inp,
                 (int)K, w, (int)K, accumulate ? 1.0f : 0.0f, out, (int)N);

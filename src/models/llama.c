@@ -249,4 +249,5 @@ const struct sclaw_arch sclaw_arch_llama = {
     .block_bind = bind_llama,
     .block_forward = forward_llama,
     .block_backward = backward_llama,
+    .infer = &sclaw_infer_ops_llama,
 };

@@ -376,4 +376,5 @@ const struct sclaw_arch sclaw_arch_mlstm = {
     .block_bind = bind_mlstm,
     .block_forward = forward_mlstm,
     .block_backward = backward_mlstm,
+    .infer = &sclaw_infer_ops_mlstm,
 };
