@@ -1,7 +1,7 @@
-/* cmd_report.c - `sclaw report paper|inference`: Markdown reports with figures
- * that recompute the paper's results from its data and compare them with the
- * paper's numbers (accounting-and-fits.md §3.5, §4-§9; library in
- * sclaw_report.h). */
+/* cmd_report.c - `sclaw report paper|inference|study`: Markdown reports with
+ * figures that recompute the paper's results from its data and compare them
+ * with the paper's numbers, or apply the same analysis to a study sclaw
+ * trained (accounting-and-fits.md §3.5, §4-§9; library in sclaw_report.h). */
 #include "cli.h"
 #include "progress.h"
 #include "sclaw.h"
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { O_OUT = 'o', O_DATA = 1000, O_FULL };
+enum { O_OUT = 'o', O_DATA = 1000, O_FULL, O_BOOT, O_SEED };
 
 static const struct cli_opt paper_opts[] = {
     {"out", O_OUT, "DIR", "write report.md and the figures here (default out/paper-report)"},
@@ -50,6 +50,27 @@ static const struct cli_cmd_info infer_info = {
     "the paper's. Each FILE (e.g. from `sclaw bench inference`; '--csv' may precede them) is a\n"
     "timing table in the same schema and gets its own figures and fits. Values <= 0 are missing.",
     infer_opts,
+};
+
+static const struct cli_opt study_opts[] = {
+    {"out", O_OUT, "REPORTDIR", "write report.md, the figures and summary.json here (default DIR/report)"},
+    {"bootstrap", O_BOOT, "K", "bootstrap resamples of the power laws (default 200; 0 = no intervals)"},
+    {"seed", O_SEED, "S", "bootstrap seed (default 0; the same seed gives the same intervals)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const struct cli_cmd_info study_info = {
+    "report study",
+    "sclaw report study DIR [--out REPORTDIR] [--bootstrap K] [--seed S] [--json]",
+    "Collects the finished runs of the study DIR (from `sclaw study run`) into DIR/runs.csv,\n"
+    "naming the unfinished ones, and writes REPORTDIR/report.md with figures (PNG and SVG)\n"
+    "comparing xLSTM with Llama: training curves per budget, IsoFLOP parabolas in N and D, the\n"
+    "N*(C) and D*(C) power laws with 95% bootstrap intervals (runs resampled within each\n"
+    "budget; failed and non-convex resamples counted), L(N,D) with gamma = 1, the loss each\n"
+    "family reaches per budget and the Pareto frontiers. REPORTDIR/summary.json holds the\n"
+    "numbers; the headline is printed (the summary itself with --json). A family with fewer\n"
+    "than 3 budgets gets no power law; the report says so.",
+    study_opts,
 };
 
 /* Stage progress: the shared progress line (progress.h: terminal only, not
@@ -142,6 +163,65 @@ static json_t *result_json(const struct sclaw_report_result *r, const char *out_
     return o;
 }
 
+/* The headline of a study report: the power laws and the winner per budget. */
+static void print_study(json_t *sum, const char *out_dir, int64_t n_files)
+{
+    static const char *const fk[] = {"xlstm", "llama"}, *const fn[] = {"xLSTM", "Llama"};
+    const char *hdr[] = {"family", "law", "exponent", "95% interval", "coefficient", "resamples ok"};
+    struct sclaw_table tb;
+    if (sclaw_table_init(&tb, 6, hdr))
+        return;
+    tb.right[2] = tb.right[4] = tb.right[5] = 1;
+    for (int a = 0; a < 2; a++)
+        for (int w = 0; w < 2; w++) {
+            json_t *L = json_object_get(json_object_get(json_object_get(sum, "families"), fk[a]),
+                                        w ? "dstar" : "nstar");
+            const char *ex = w ? "b" : "a";
+            char e[32] = "-", ci[64] = "-", co[32] = "-", ok[48] = "-", k[8];
+            if (json_is_true(json_object_get(L, "ok"))) {
+                snprintf(k, sizeof k, "%s_ci", ex);
+                json_t *iv = json_object_get(L, k);
+                snprintf(e, sizeof e, "%.4f", json_number_value(json_object_get(L, ex)));
+                if (json_is_number(json_array_get(iv, 0)))
+                    snprintf(ci, sizeof ci, "[%.4f, %.4f]", json_number_value(json_array_get(iv, 0)),
+                             json_number_value(json_array_get(iv, 1)));
+                snprintf(co, sizeof co, "%.4g", json_number_value(json_object_get(L, "coef")));
+                snprintf(ok, sizeof ok, "%lld of %lld",
+                         (long long)json_integer_value(json_object_get(L, "resamples_ok")),
+                         (long long)json_integer_value(json_object_get(L, "resamples")));
+            } else if (json_is_string(json_object_get(L, "reason")))
+                snprintf(ci, sizeof ci, "not fitted");
+            const char *row[] = {fn[a], w ? "D*(C)" : "N*(C)", e, ci, co, ok};
+            sclaw_table_add(&tb, row);
+        }
+    sclaw_table_print(&tb, stdout);
+    sclaw_table_free(&tb);
+    printf("\n");
+    const char *h2[] = {"budget", "xLSTM best", "Llama best", "lower"};
+    if (sclaw_table_init(&tb, 4, h2))
+        return;
+    tb.right[1] = tb.right[2] = 1;
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(sum, "budgets"), i, b) {
+        char bn[32], x[32] = "-", l[32] = "-";
+        snprintf(bn, sizeof bn, "%g", json_number_value(json_object_get(b, "budget")));
+        json_t *vx = json_object_get(json_object_get(b, "xlstm"), "best_loss");
+        json_t *vl = json_object_get(json_object_get(b, "llama"), "best_loss");
+        if (json_is_number(vx))
+            snprintf(x, sizeof x, "%.4f", json_number_value(vx));
+        if (json_is_number(vl))
+            snprintf(l, sizeof l, "%.4f", json_number_value(vl));
+        json_t *lw = json_object_get(b, "lower");
+        const char *row[] = {bn, x, l, json_is_string(lw) ? (strcmp(json_string_value(lw), "xlstm") ? "Llama" : "xLSTM") : "-"};
+        sclaw_table_add(&tb, row);
+    }
+    sclaw_table_print(&tb, stdout);
+    sclaw_table_free(&tb);
+    printf("\n%s\nwrote %s/report.md, summary.json and %lld figure files\n",
+           json_string_value(json_object_get(sum, "headline")), out_dir, (long long)(n_files - 2));
+}
+
 static int finish(const char *cmd, struct sclaw_report_result *r, const char *out_dir)
 {
     if (cli.json) {
@@ -221,6 +301,70 @@ static int report_inference(int argc, char **argv)
     return finish(cmd, &r, o.out_dir);
 }
 
+static int report_study(int argc, char **argv)
+{
+    const char *cmd = "report study", *arg, *dir = NULL;
+    struct sclaw_report_study_opts o = {0};
+    o.bootstrap = 200;
+    o.threads = cli.threads;
+    int c;
+    while ((c = cli_next(argc, argv, &study_info, &arg))) {
+        switch (c) {
+        case 'h': return 0;
+        case '?': return 2;
+        case O_OUT: o.out_dir = arg; break;
+        case O_BOOT: {
+            int64_t k;
+            if (cli_int64(cmd, "--bootstrap", arg, 0, &k))
+                return 2;
+            o.bootstrap = k;
+            break;
+        }
+        case O_SEED: {
+            int64_t k;
+            if (cli_int64(cmd, "--seed", arg, 0, &k))
+                return 2;
+            o.seed = (uint64_t)k;
+            break;
+        }
+        }
+    }
+    if (cli_optind() >= argc)
+        return cli_usage(cmd, "missing the study directory DIR");
+    dir = argv[cli_optind()];
+    if (cli_optind() + 1 < argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[cli_optind() + 1]);
+    o.study_dir = dir;
+    char out[4200];
+    if (!o.out_dir) {
+        snprintf(out, sizeof out, "%s/report", dir);
+        o.out_dir = out;
+    }
+    struct sclaw_report_opts po = {0};
+    use_progress(&po);
+    o.progress = po.progress;
+    o.progress_user = po.progress_user;
+    struct sclaw_report_result r;
+    int st = sclaw_report_study(&o, &r);
+    cli_progress_done(&prog.line);
+    if (st)
+        return cli_fail(cmd, st);
+    char p[4300];
+    json_t *sum = NULL;
+    snprintf(p, sizeof p, "%s/summary.json", o.out_dir);
+    if ((st = sclaw_json_load(p, &sum))) {
+        sclaw_report_result_free(&r);
+        return cli_fail(cmd, st);
+    }
+    if (cli.json)
+        sclaw_json_print(sum, stdout);
+    else
+        print_study(sum, o.out_dir, r.n_files);
+    json_decref(sum);
+    sclaw_report_result_free(&r);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*run)(int, char **);
@@ -228,12 +372,13 @@ static const struct {
 } subs[] = {
     {"inference", report_inference, "measured and modelled inference times against prefill (spec 3.5)"},
     {"paper", report_paper, "the paper's scaling-law results recomputed, drawn and compared (spec 4-9)"},
+    {"study", report_study, "a study's IsoFLOP analysis: xLSTM against Llama with bootstrap intervals"},
 };
 
 static void overview(FILE *fp)
 {
-    fprintf(fp, "usage: sclaw report <paper|inference> [options]\n\n"
-                "Markdown reports with figures (PNG and SVG) from the paper's data.\n\nsubcommands:\n");
+    fprintf(fp, "usage: sclaw report <paper|inference|study> [options]\n\n"
+                "Markdown reports with figures (PNG and SVG) from the paper's data or a study.\n\nsubcommands:\n");
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         fprintf(fp, "  %-10s %s\n", subs[i].name, subs[i].summary);
     fprintf(fp, "\n'sclaw report <subcommand> --help' describes one.\n");
@@ -254,5 +399,5 @@ int cmd_report(int argc, char **argv)
             cli_reset();
             return subs[i].run(argc - 1, argv + 1);
         }
-    return cli_usage("report", "unknown subcommand '%s' (paper or inference)", argv[1]);
+    return cli_usage("report", "unknown subcommand '%s' (paper, inference or study)", argv[1]);
 }

@@ -234,6 +234,42 @@ int sclaw_fit_power_law(const double *x, const double *y, int64_t n, struct scla
 int sclaw_isoflop_power_law(const struct sclaw_isoflop_budget *b, int64_t nb, double lo, double hi,
                             struct sclaw_power_law *r);
 
+/* Bootstrap of the IsoFLOP power law (study reports): K resamples, each
+ * drawing, within every budget, as many runs as the budget has, with
+ * replacement; each resample refits every budget's parabola and the power law
+ * x_opt(flops_mean) over all budgets. Resample k draws from a splitmix64
+ * stream seeded by (seed, k) alone, so the result is deterministic and the
+ * same seed draws the same runs for x = N and for x = D (the arrays are
+ * grouped identically). Budgets are those sclaw_fit_isoflop keeps (>= 3 runs)
+ * whose parabola on the data opens upwards: unlike sclaw_isoflop_power_law
+ * (the paper's procedure), a budget whose vertex is a maximum is left out of
+ * the law, and counted in n_concave. A resample (refitting those budgets) is
+ *   ok         every budget's parabola opens upwards and the law is finite,
+ *   nonconvex  some budget's parabola has c2 <= 0 (its vertex is a maximum),
+ *   failed     some budget drew fewer than 3 distinct x (no parabola).
+ * Intervals are the 2.5% and 97.5% percentiles (linear interpolation, as
+ * numpy.percentile) over the ok resamples; NaN when fewer than 2 are ok. */
+struct sclaw_isoflop_boot {
+    struct sclaw_power_law law;  /* fit to the data itself (all budgets) */
+    int64_t n_budgets;           /* budgets in the law: >= 3 runs, convex on the data */
+    int64_t n_concave;           /* budgets with >= 3 runs left out: c2 <= 0 on the data */
+    int64_t n_resamples;         /* K */
+    int64_t n_ok, n_nonconvex, n_failed;
+    double exponent_lo, exponent_hi;
+    double coef_lo, coef_hi;
+};
+/* x, loss, C, budget: [n] as for sclaw_fit_isoflop (NaN budget = ignored).
+ * Needs >= 2 budgets with >= 3 runs and a convex parabola (SCLAW_E_ARG
+ * otherwise, naming how many budgets open downwards). samples, if not
+ * NULL, receives [K][2] (coef, exponent) per resample, NaN where not ok.
+ * Nothing is warned about: the counts say what happened. */
+int sclaw_isoflop_bootstrap(const double *x, const double *loss, const double *C,
+                            const double *budget, int64_t n, int64_t K, uint64_t seed,
+                            struct sclaw_isoflop_boot *r, double *samples);
+/* The q-th percentile (0..100) of v[n] with linear interpolation between
+ * order statistics (numpy's default); v is sorted in place. NaN if n == 0. */
+double sclaw_percentile(double *v, int64_t n, double q);
+
 /* ======================================================================
  * Token/param-ratio slopes (§6)
  * ====================================================================== */

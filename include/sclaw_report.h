@@ -11,6 +11,12 @@
  *                           fitted runtime models (sclaw_runtime.h), plus any
  *                           extra timing tables in the same schema (e.g. from
  *                           `sclaw bench inference`).
+ *   sclaw_report_study      the same analysis for a study sclaw trained itself
+ *                           (sclaw_study.h): training curves, IsoFLOP
+ *                           parabolas, N*(C) and D*(C) with bootstrap
+ *                           intervals, L(N,D), loss at equal compute and the
+ *                           Pareto frontier, xLSTM against Llama, plus
+ *                           summary.json for programs.
  *
  * The fits are the library's (sclaw_fit.h, sclaw_runtime.h); this module only
  * selects the data the paper used, calls them, draws and writes. The paper's
@@ -76,5 +82,26 @@ void sclaw_report_result_free(struct sclaw_report_result *r);
 int sclaw_report_paper(const struct sclaw_report_opts *o, struct sclaw_report_result *r);
 /* Write out_dir/report.md and the inference figures. */
 int sclaw_report_inference(const struct sclaw_report_opts *o, struct sclaw_report_result *r);
+
+
+struct sclaw_report_study_opts {
+    const char *study_dir;     /* DIR of `sclaw study run` (plan.json + run directories) */
+    const char *out_dir;       /* NULL or "": study_dir/report */
+    int64_t bootstrap;         /* resamples of the power-law bootstrap (0: no intervals) */
+    uint64_t seed;             /* bootstrap seed (same seed, same intervals) */
+    int threads;               /* OpenMP threads of the L(N,D) fits; 0 = default */
+    void (*progress)(int stage, int nstages, const char *what, void *user);
+    void *progress_user;
+};
+/* Collect the study's finished runs into study_dir/runs.csv (unfinished runs
+ * are warned about and named in the report), then write out_dir/report.md,
+ * the figures curves_<family>, isoflop, powerlaws, pareto (.png, .svg) and
+ * out_dir/summary.json: per family ("xlstm", "llama") the N* exponent "a" with
+ * "a_ci" [lo, hi], "coef" with "coef_ci", D* likewise ("b"), the L(N,D) fit,
+ * per budget each family's best and parabola loss and the "lower" family, and
+ * a one-line "headline". A family with fewer than 3 budgets gets
+ * {"ok": false, "reason": ...} instead of a law. Errors: no plan.json, no
+ * finished run, an out_dir that cannot be written. r->checks stays empty. */
+int sclaw_report_study(const struct sclaw_report_study_opts *o, struct sclaw_report_result *r);
 
 #endif
