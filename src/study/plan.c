@@ -78,8 +78,11 @@ static void set_length(struct sclaw_plan_run *r, const struct sclaw_plan_opts *o
     r->batch = o->batch;
     r->lr = o->lr;
     r->seed = o->seed;
-    r->warmup = o->warmup >= 0 ? (o->warmup < steps ? o->warmup : steps - 1)
+    /* sclaw train takes 1 <= warmup <= steps */
+    r->warmup = o->warmup >= 0 ? (o->warmup < steps ? o->warmup : steps)
                                : (int64_t)llround(0.1 * (double)steps);
+    if (r->warmup < 1)
+        r->warmup = 1;
     r->num_params = pc.total;
     r->num_tokens_training = sclaw_count_training_tokens(&r->config, (double)o->batch, (double)steps);
     r->num_flops_training =
@@ -321,7 +324,7 @@ static int load_run(struct sclaw_plan *p, const json_t *j, const char *path, siz
     if ((st = sclaw_config_from_json(&r->config, cfg, where)) ||
         (st = run_int(j, "steps", 1, &r->steps, where)) ||
         (st = run_int(j, "batch", 1, &r->batch, where)) ||
-        (st = run_int(j, "warmup", 0, &r->warmup, where)) ||
+        (st = run_int(j, "warmup", 1, &r->warmup, where)) ||
         (st = run_int(j, "seed", 0, &r->seed, where)))
         return st;
     const json_t *lr = json_object_get(j, "lr");
