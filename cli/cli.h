@@ -59,6 +59,18 @@ int cli_int64(const char *cmd, const char *flag, const char *s, int64_t lo, int6
 /* Comma-separated list of numbers ("1e14,3e14") or integers; *out is malloc'ed. */
 int cli_double_list(const char *cmd, const char *flag, const char *s, double **out, int64_t *n);
 
+/* A command with subcommands (`sclaw fit lnd ...`): a table of them. */
+struct cli_sub {
+    const char *name;
+    int (*run)(int argc, char **argv);   /* called with argv[0] = the subcommand */
+    const char *summary;
+};
+/* Runs the subcommand named by argv[1]; with none or --help prints `usage`,
+ * `about` and the table (exit 2 / 0); an unknown name is a usage error
+ * listing the table's names. */
+int cli_dispatch(const char *cmd, const char *usage, const char *about,
+                 const struct cli_sub *subs, size_t nsubs, int argc, char **argv);
+
 /* Subcommands. */
 int cmd_bench(int argc, char **argv);
 int cmd_count(int argc, char **argv);

@@ -243,28 +243,14 @@ static int info(int argc, char **argv)
     return 0;
 }
 
-static void overview(FILE *fp)
-{
-    fprintf(fp, "usage: sclaw data <prepare|info> [<args>]\n\n"
-                "  prepare  tokenize a corpus into train/val token shards + meta.json\n"
-                "  info     check a prepared directory and print its splits\n\n"
-                "'sclaw data <sub> --help' describes one.\n");
-}
+static const struct cli_sub subs[] = {
+    {"info", info, "check a prepared directory and print its splits"},
+    {"prepare", prepare, "tokenize a corpus into train/val token shards + meta.json"},
+};
 
 int cmd_data(int argc, char **argv)
 {
-    if (argc < 2) {
-        overview(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        overview(stdout);
-        return 0;
-    }
-    cli_reset();
-    if (!strcmp(argv[1], "prepare"))
-        return prepare(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "info"))
-        return info(argc - 1, argv + 1);
-    return cli_usage("data", "unknown subcommand '%s' (prepare, info)", argv[1]);
+    return cli_dispatch("data", "sclaw data <prepare|info> [<args>]",
+                        "Token datasets: shards of token ids with a held-out validation split.",
+                        subs, sizeof subs / sizeof subs[0], argc, argv);
 }

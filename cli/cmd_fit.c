@@ -644,11 +644,7 @@ static int fit_pareto(int argc, char **argv)
  * dispatch
  * ====================================================================== */
 
-static const struct {
-    const char *name;
-    int (*run)(int, char **);
-    const char *summary;
-} subs[] = {
+static const struct cli_sub subs[] = {
     {"isoflop", fit_isoflop, "IsoFLOP parabolas per budget and the N*(C) or D*(C) power law"},
     {"lnd", fit_lnd, "parametric loss L(N,D) = E + (A N^-alpha + B D^-beta)^gamma"},
     {"pareto", fit_pareto, "compute/loss Pareto frontier"},
@@ -656,29 +652,9 @@ static const struct {
     {"slopes", fit_slopes, "over-training power laws L(C) per token/param ratio"},
 };
 
-static void fit_overview(FILE *fp)
-{
-    fprintf(fp, "usage: sclaw fit <lnd|isoflop|slopes|pareto|runtime> FILE.csv [options]\n\n"
-                "Scaling-law fits of a run table in the paper's CSV schema.\n\nsubcommands:\n");
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        fprintf(fp, "  %-9s %s\n", subs[i].name, subs[i].summary);
-    fprintf(fp, "\n'sclaw fit <subcommand> --help' describes one.\n");
-}
-
 int cmd_fit(int argc, char **argv)
 {
-    if (argc < 2) {
-        fit_overview(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fit_overview(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (!strcmp(argv[1], subs[i].name)) {
-            cli_reset();
-            return subs[i].run(argc - 1, argv + 1);
-        }
-    return cli_usage("fit", "unknown subcommand '%s' (lnd, isoflop, slopes, pareto or runtime)", argv[1]);
+    return cli_dispatch("fit", "sclaw fit <lnd|isoflop|slopes|pareto|runtime> FILE.csv [options]",
+                        "Scaling-law fits of a run table in the paper's CSV schema.", subs,
+                        sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -365,39 +365,15 @@ static int report_study(int argc, char **argv)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    int (*run)(int, char **);
-    const char *summary;
-} subs[] = {
+static const struct cli_sub subs[] = {
     {"inference", report_inference, "measured and modelled inference times against prefill (spec 3.5)"},
     {"paper", report_paper, "the paper's scaling-law results recomputed, drawn and compared (spec 4-9)"},
     {"study", report_study, "a study's IsoFLOP analysis: xLSTM against Llama with bootstrap intervals"},
 };
 
-static void overview(FILE *fp)
-{
-    fprintf(fp, "usage: sclaw report <paper|inference|study> [options]\n\n"
-                "Markdown reports with figures (PNG and SVG) from the paper's data or a study.\n\nsubcommands:\n");
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        fprintf(fp, "  %-10s %s\n", subs[i].name, subs[i].summary);
-    fprintf(fp, "\n'sclaw report <subcommand> --help' describes one.\n");
-}
-
 int cmd_report(int argc, char **argv)
 {
-    if (argc < 2) {
-        overview(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        overview(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (!strcmp(argv[1], subs[i].name)) {
-            cli_reset();
-            return subs[i].run(argc - 1, argv + 1);
-        }
-    return cli_usage("report", "unknown subcommand '%s' (paper, inference or study)", argv[1]);
+    return cli_dispatch("report", "sclaw report <paper|inference|study> [options]",
+                        "Markdown reports with figures (PNG and SVG) from the paper's data or a study.",
+                        subs, sizeof subs / sizeof subs[0], argc, argv);
 }

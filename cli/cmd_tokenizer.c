@@ -458,40 +458,16 @@ static int info(int argc, char **argv)
 }
 
 /* ---- dispatch --------------------------------------------------------------------- */
-static const struct {
-    const char *name;
-    int (*run)(int, char **);
-    const char *summary;
-} subs[] = {
+static const struct cli_sub subs[] = {
     {"decode", decode, "token ids -> bytes"},
     {"encode", encode, "bytes -> token ids"},
     {"info", info, "size, merges, separator and hash of a tokenizer"},
     {"train", train, "train a byte-level BPE vocabulary on a corpus"},
 };
 
-static void overview(FILE *fp)
-{
-    fprintf(fp, "usage: sclaw tokenizer <train|encode|decode|info> [<args>]\n\n"
-                "Byte-level BPE tokenizers in GPT-2's file format (encoder.json + vocab.bpe).\n\n");
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        fprintf(fp, "  %-8s %s\n", subs[i].name, subs[i].summary);
-    fprintf(fp, "\n'sclaw tokenizer <sub> --help' describes one.\n");
-}
-
 int cmd_tokenizer(int argc, char **argv)
 {
-    if (argc < 2) {
-        overview(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        overview(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (!strcmp(argv[1], subs[i].name)) {
-            cli_reset();
-            return subs[i].run(argc - 1, argv + 1);
-        }
-    return cli_usage("tokenizer", "unknown subcommand '%s' (train, encode, decode, info)", argv[1]);
+    return cli_dispatch("tokenizer", "sclaw tokenizer <train|encode|decode|info> [<args>]",
+                        "Byte-level BPE tokenizers in GPT-2's file format (encoder.json + vocab.bpe).",
+                        subs, sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -84,6 +84,42 @@ int cli_next(int argc, char **argv, const struct cli_cmd_info *info, const char 
     return c;
 }
 
+static void dispatch_overview(FILE *fp, const char *cmd, const char *usage, const char *about,
+                              const struct cli_sub *subs, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(subs[i].name) > w)
+            w = strlen(subs[i].name);
+    fprintf(fp, "usage: %s\n\n%s\n\nsubcommands:\n", usage, about);
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "  %-*s  %s\n", (int)w, subs[i].name, subs[i].summary);
+    fprintf(fp, "\n'sclaw %s <subcommand> --help' describes one.\n", cmd);
+}
+
+int cli_dispatch(const char *cmd, const char *usage, const char *about,
+                 const struct cli_sub *subs, size_t n, int argc, char **argv)
+{
+    if (argc < 2) {
+        dispatch_overview(stderr, cmd, usage, about, subs, n);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        dispatch_overview(stdout, cmd, usage, about, subs, n);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(argv[1], subs[i].name)) {
+            cli_reset();
+            return subs[i].run(argc - 1, argv + 1);
+        }
+    char names[512] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                 subs[i].name);
+    return cli_usage(cmd, "unknown subcommand '%s' (%s)", argv[1], names);
+}
+
 int cli_fail(const char *cmd, int status)
 {
     const char *msg = sclaw_errmsg();
