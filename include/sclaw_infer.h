@@ -81,6 +81,11 @@ struct sclaw_infer_ops {
     int (*check_context)(const struct sclaw_infer *s, int64_t T);
 };
 
+/* For a family's `weights` op: w[k] = the parameters of tensor
+ * "<prefix>.<l>.<names[k]>" for k < n, or an error naming a missing tensor. */
+int sclaw_infer_find_weights(const struct sclaw_model *m, const char *prefix, int64_t l,
+                             const char *const *names, int n, float **w);
+
 extern const struct sclaw_infer_ops sclaw_infer_ops_mlstm;
 extern const struct sclaw_infer_ops sclaw_infer_ops_llama;
 

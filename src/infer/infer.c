@@ -248,3 +248,17 @@ int sclaw_infer_full_logits(struct sclaw_model *m, const int32_t *tokens, int64_
         sclaw_softcap_forward(logits, logits, N * V, cap);
     return SCLAW_OK;
 }
+
+int sclaw_infer_find_weights(const struct sclaw_model *m, const char *prefix, int64_t l,
+                             const char *const *names, int n, float **w)
+{
+    for (int k = 0; k < n; k++) {
+        char name[SCLAW_TENSOR_NAME_MAX];
+        snprintf(name, sizeof name, "%s.%lld.%s", prefix, (long long)l, names[k]);
+        int64_t i = sclaw_tensor_table_find(&m->tt, name);
+        if (i < 0)
+            return sclaw_fail(SCLAW_E_SHAPE, "model has no tensor '%s'", name);
+        w[k] = m->params + m->tt.t[i].offset;
+    }
+    return SCLAW_OK;
+}

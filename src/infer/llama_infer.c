@@ -47,15 +47,7 @@ static const char *const wnames[W_N] = {
 
 static int weights_llama(const struct sclaw_model *m, int64_t l, float **w)
 {
-    for (int k = 0; k < W_N; k++) {
-        char name[SCLAW_TENSOR_NAME_MAX];
-        snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)l, wnames[k]);
-        int64_t i = sclaw_tensor_table_find(&m->tt, name);
-        if (i < 0)
-            return sclaw_fail(SCLAW_E_SHAPE, "model has no tensor '%s'", name);
-        w[k] = m->params + m->tt.t[i].offset;
-    }
-    return SCLAW_OK;
+    return sclaw_infer_find_weights(m, "model.layers", l, wnames, W_N, w);
 }
 
 static int64_t state_llama(const struct sclaw_config *c, int64_t B, int64_t Tmax)
