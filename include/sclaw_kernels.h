@@ -106,6 +106,20 @@ void sclaw_attention_backward(float *dq, float *dk, float *dv, const float *dout
                               int64_t NH, int64_t hd, float *work);
 void sclaw_attention_forward_ref(float *out, const float *q, const float *k, const float *v,
                                  const int32_t *seg, int64_t B, int64_t T, int64_t NH, int64_t hd);
+/* The forward's building block, for callers with other layouts (the Llama
+ * prefill over a KV cache): causal attention of nq <= SCLAW_ATTN_QB query rows
+ * of one head, query r at absolute position p0 + r seeing keys ks .. p0 + r
+ * (and, if seg != NULL, only keys of its own segment; seg indexed by
+ * absolute position). q, out: the block's first rows (strides ldq, ldo);
+ * k, v: key/value row 0 (strides ldk, ldv). lse: nq floats or NULL.
+ * work: sclaw_attention_block_workspace() floats, private to the caller's
+ * thread. Single-threaded; safe to call from a parallel region. */
+#define SCLAW_ATTN_QB 64
+size_t sclaw_attention_block_workspace(void);
+void sclaw_attention_block(float *out, int64_t ldo, float *lse, const float *q, int64_t ldq,
+                           const float *k, int64_t ldk, const float *v, int64_t ldv,
+                           const int32_t *seg, int64_t nq, int64_t p0, int64_t ks, int64_t hd,
+                           float *work);
 /* One decode step against a KV cache: q, out: (B, NH, hd); kcache, vcache:
  * (B, NH, Tmax, hd) holding Tk valid positions (the new token's k, v already
  * appended; 1 <= Tk <= Tmax; slots past Tk are never read). No mask: a

@@ -86,7 +86,9 @@ static void attn_d(double *out, double *lse, const double *q, const double *k, c
 
 /* Segment ids for a test case: 0 none, 1 packed documents (random lengths,
  * increasing ids), 2 ids that are not runs (a document id comes back),
- * 3 one document per row (same as no mask). */
+ * 3 one document per row (same as no mask), 4 ids that are not runs and
+ * whose later documents have no key before t = 600 (more than one 512-key
+ * score tile of the forward sees nothing for their queries). */
 static int32_t *make_seg(int kind, int64_t B, int64_t T)
 {
     if (kind == 0)
@@ -97,6 +99,8 @@ static int32_t *make_seg(int kind, int64_t B, int64_t T)
         for (int64_t t = 0; t < T; t++) {
             if (kind == 3) {
                 seg[b * T + t] = id;
+            } else if (kind == 4) {
+                seg[b * T + t] = id + (int32_t)(t % 2) + (t >= 600 ? 2 : 0);
             } else if (kind == 1) {
                 if (t > 0 && tu_rand_uniform(&rng) < 0.06)
                     id++;
@@ -149,6 +153,11 @@ static void test_attention_forward(void **state)
     check_forward(2, 1, 4, 16, 1);
     qk_scale = 6;
     check_forward(1, 130, 2, 16, 1);
+    /* contexts of several key tiles: the running max and sum carried from
+     * tile to tile, rows whose first visible key is in a later tile */
+    for (int kind = 0; kind < 5; kind++)
+        check_forward(1, 1100, 1, 4, kind);
+    check_forward(2, 1100, 2, 8, 1);
     qk_scale = 1.5;
     /* a single document id everywhere equals no mask */
     {

@@ -82,11 +82,11 @@ static double max_abs(const float *x, int64_t n)
 
 /* Prefill p tokens (in pieces of `piece`), then decode steps up to T; every
  * logits row is compared with the full forward's row at the same position. */
-static void check_decode_vs_full(const char *family, int64_t piece, int64_t p)
+static void check_decode_vs_full_T(const char *family, int64_t piece, int64_t p, int64_t T)
 {
-    const int64_t V = 61, T = 40, B = 2;
+    const int64_t V = 61, B = 2;
     struct sclaw_model m;
-    tiny_model(&m, family, V, 64);
+    tiny_model(&m, family, V, T > 64 ? T : 64);
     int32_t *tok = random_tokens(B * T, V, 3);
     float *full = malloc((size_t)(B * T * V) * sizeof *full);
     assert_int_equal(sclaw_infer_full_logits(&m, tok, B, T, full), SCLAW_OK);
@@ -120,6 +120,11 @@ static void check_decode_vs_full(const char *family, int64_t piece, int64_t p)
     sclaw_model_free(&m);
 }
 
+static void check_decode_vs_full(const char *family, int64_t piece, int64_t p)
+{
+    check_decode_vs_full_T(family, piece, p, 40);
+}
+
 static void test_mlstm_decode_matches_full(void **state)
 {
     (void)state;
@@ -134,6 +139,10 @@ static void test_llama_decode_matches_full(void **state)
     check_decode_vs_full("llama", 0, 23);
     check_decode_vs_full("llama", 8, 21); /* later pieces attend to the cache */
     check_decode_vs_full("llama", 0, 1);
+    /* contexts past one 512-key score tile of the prefill kernel: a piece
+     * starting mid-tile (600), and the decode steps after it */
+    check_decode_vs_full_T("llama", 600, 1100, 1130);
+    check_decode_vs_full_T("llama", 0, 1030, 1040);
 }
 
 /* ---- xLSTM state: chunkings, pieces, §3.6, recurrent steps ------------------------- */

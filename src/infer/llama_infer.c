@@ -12,13 +12,10 @@
  * (Tmax, hd) matrix, so both the prefill GEMMs and the decode step read it
  * with unit stride.
  *
- * Prefill attention (exact, flash-style blocks as in src/kernels/attention.c):
- * per (b, h) and block of QB queries, S = Q K[0:nk]^T / sqrt(hd) is one
- * sgemm, the causal softmax runs in place (query i at absolute position
- * pos+i sees keys 0..pos+i), and O = S V[0:nk] is a second sgemm. The
- * products have strided operands (heads inside a row), which the (out, in)
- * weight form of sclaw_matmul_forward cannot express, hence cblas directly,
- * as the training attention kernel does.
+ * Prefill attention: the training forward's flash-style query-block kernel
+ * (sclaw_attention_block, src/kernels/attention.c) over the cache layout,
+ * query i at absolute position pos+i seeing keys 0..pos+i; its score tiles
+ * have a fixed size, so the scratch does not grow with the context.
  */
 #include "sclaw_infer.h"
 #include "sclaw_kernels.h"
@@ -32,8 +29,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Query rows per attention block (64 x Tmax scores per thread). */
-#define QB 64
+/* Query rows per attention task (sclaw_attention_block). */
+#define QB SCLAW_ATTN_QB
 
 enum { W_NORM, W_Q, W_K, W_V, W_O, W_NORM2, W_G, W_U, W_D, W_N };
 
@@ -62,7 +59,7 @@ struct llama_iview {
     float *xm, *u2, *rstd2;   /* FFN input and its norm */
     float *a, *b, *z;         /* (N, F) */
     int32_t *pos;             /* (N) RoPE positions */
-    float *S;                 /* score blocks, one (QB, Tmax) per thread slot */
+    float *S;                 /* score tiles, one per thread slot */
     int64_t slots, slot_floats;
 };
 
@@ -79,7 +76,7 @@ static int64_t scratch_llama(const struct sclaw_config *c, int64_t B, int64_t P,
     const int64_t N = B * P, D = c->embedding_dim, NH = c->num_heads, F = c->ffn_dim;
     const int64_t A = NH * c->head_dim_qk;
     return 3 * blocks_round(N * D) + 4 * blocks_round(N * A) + 2 * blocks_round(N) +
-           3 * blocks_round(N * F) + blocks_round(N) + nslots(B, NH) * blocks_round(QB * Tmax);
+           3 * blocks_round(N * F) + blocks_round(N) + nslots(B, NH) * blocks_round((int64_t)sclaw_attention_block_workspace());
 }
 
 static void bind_llama(const struct sclaw_config *c, int64_t B, int64_t P, int64_t Tmax,
@@ -103,7 +100,7 @@ static void bind_llama(const struct sclaw_config *c, int64_t B, int64_t P, int64
     v->z = blocks_take(&s, N * F);
     v->pos = (int32_t *)blocks_take(&s, N);
     v->slots = nslots(B, NH);
-    v->slot_floats = blocks_round(QB * Tmax);
+    v->slot_floats = blocks_round((int64_t)sclaw_attention_block_workspace());
     v->S = s;
     s += v->slots * v->slot_floats;
     SCLAW_ASSERT(s - scratch <= scratch_llama(c, B, P, Tmax));
@@ -111,52 +108,26 @@ static void bind_llama(const struct sclaw_config *c, int64_t B, int64_t P, int64
 
 /* Causal attention of P new queries over the cache (prefill piece).
  * att, q: (B, P, NH, hd)  K, V: (B, NH, Tmax, hd) with positions [0, p0+P)
- * filled; query i sits at absolute position p0 + i. */
+ * filled; query i sits at absolute position p0 + i. Tasks are (b, h, block
+ * of QB queries), each one sclaw_attention_block call. */
 static void attend_prefix(float *att, const float *q, const float *K, const float *V,
                           float *Sbase, int64_t slots, int64_t slot_floats, int64_t B,
                           int64_t NH, int64_t P, int64_t p0, int64_t Tmax, int64_t hd)
 {
     const int64_t ld = NH * hd, nblk = (P + QB - 1) / QB, ntask = B * NH * nblk;
-    const float scale = (float)(1.0 / sqrt((double)hd));
     int nth = (int)(omp_get_max_threads() < slots ? omp_get_max_threads() : slots);
 #pragma omp parallel num_threads(nth)
     {
         float *S = Sbase + (int64_t)omp_get_thread_num() * slot_floats;
-        float rsum[QB]; /* 1 / softmax sum of each query row */
+        /* later blocks see more keys; dynamic scheduling evens that out */
 #pragma omp for schedule(dynamic)
         for (int64_t task = 0; task < ntask; task++) {
             int64_t bh = task / nblk, blk = task % nblk, b = bh / NH, h = bh % NH;
-            int64_t i0 = blk * QB, i1 = i0 + QB < P ? i0 + QB : P, nq = i1 - i0;
-            int64_t nk = p0 + i1; /* keys the block's last query sees */
-            const float *qb = q + (b * P + i0) * ld + h * hd;
+            int64_t i0 = blk * QB, nq = i0 + QB < P ? QB : P - i0;
+            size_t row = (size_t)((b * P + i0) * ld + h * hd);
             const float *Kh = K + bh * Tmax * hd, *Vh = V + bh * Tmax * hd;
-            /* S (nq, nk) = scale Q K^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)hd,
-                        scale, qb, (int)ld, Kh, (int)hd, 0.0f, S, (int)nk);
-            for (int64_t r = 0; r < nq; r++) {
-                float *row = S + r * nk;
-                int64_t last = p0 + i0 + r; /* the query's own position */
-                float mx = -INFINITY;
-                for (int64_t j = 0; j <= last; j++)
-                    mx = row[j] > mx ? row[j] : mx;
-                double sum = 0;
-                for (int64_t j = 0; j <= last; j++) {
-                    row[j] = expf(row[j] - mx);
-                    sum += row[j];
-                }
-                for (int64_t j = last + 1; j < nk; j++)
-                    row[j] = 0.0f; /* future keys of the block's later queries */
-                rsum[r] = (float)(1.0 / sum);
-            }
-            /* O (nq, hd) = S (nq, nk) V[0:nk] (nk, hd), then each row divided
-             * by its softmax sum: nq*hd multiplies instead of a pass over the
-             * nq*nk probabilities */
-            float *ob = att + (b * P + i0) * ld + h * hd;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
-                        1.0f, S, (int)nk, Vh, (int)hd, 0.0f, ob, (int)ld);
-            for (int64_t r = 0; r < nq; r++)
-                for (int64_t e = 0; e < hd; e++)
-                    ob[r * ld + e] *= rsum[r];
+            sclaw_attention_block(att + row, ld, NULL, q + row, ld, Kh, hd, Vh, hd, NULL, nq,
+                                  p0 + i0, 0, hd, S);
         }
     }
 }

@@ -39,7 +39,10 @@
 
 /* Query rows per block: the score block is QB x (keys), and 64 rows keep
  * both sgemm shapes efficient while a 64 x 8192 block is only 2 MiB. */
-#define QB 64
+#define QB SCLAW_ATTN_QB
+/* Keys per score tile of the forward: a QB x KT tile (128 KiB) stays in the
+ * L2 cache of any x86 core, whatever the context length. */
+#define KT 512
 
 /* Workspace slots: one per thread that may run, never more than the tasks.
  * omp_get_num_procs() is fixed for the process, so the size a caller
@@ -100,43 +103,107 @@ static inline int visible(const int32_t *seg_b, int64_t i, int64_t j)
     return j <= i && (!seg_b || seg_b[j] == seg_b[i]);
 }
 
-/* Unnormalised masked softmax of query i's scores row[0 .. i1-ks) (keys
- * ks .. i1-1) in place: row = exp(s - max), 0 where masked. Returns the
- * row's logsumexp and stores 1/sum in *inv; the caller scales the output row
- * (hd values) instead of the probabilities (nk values). The query itself is
- * always visible, so the max is finite and the sum >= 1. Split into
- * mask/no-mask loops so that each vectorises. */
-SCLAW_KINLINE float softmax_row(float *row, float *inv, const int32_t *seg_b, int64_t ks,
-                                int64_t i, int64_t i1)
+/* Online-softmax update of one query row for one key tile (the forward).
+ * row[0 .. nt) holds the scores of keys j0 .. j0+nt-1, of which the first nv
+ * are causally visible (nv <= 0: none); sk (the tile's key segment ids) and
+ * si (the query's id) mask further, or sk == NULL. With the row's running max
+ * *m and sum *l over earlier tiles:
+ *   m' = max(m, max_j s_j),  row_j = exp(s_j - m') (0 where masked),
+ *   l' = l exp(m - m') + sum_j row_j
+ * Returns exp(m - m'), the factor the row's output accumulated so far must be
+ * scaled by (1 when the max did not grow, 0 while nothing was visible yet).
+ * Split into mask/no-mask loops so that each vectorises. */
+SCLAW_KINLINE float tile_row(float *row, int64_t nv, int64_t nt, const int32_t *sk, int32_t si,
+                             float *m, double *l)
 {
-    int64_t nv = i + 1 - ks; /* causally visible keys ks..i */
-    float mx = -INFINITY;
-    double sum = 0;
-    if (!seg_b) {
-#pragma omp simd reduction(max : mx)
+    nv = nv < 0 ? 0 : nv > nt ? nt : nv;
+    float mt = -INFINITY;
+    if (!sk) {
+#pragma omp simd reduction(max : mt)
         for (int64_t j = 0; j < nv; j++)
-            mx = row[j] > mx ? row[j] : mx;
+            mt = row[j] > mt ? row[j] : mt;
+    } else {
+#pragma omp simd reduction(max : mt)
+        for (int64_t j = 0; j < nv; j++)
+            mt = sk[j] == si && row[j] > mt ? row[j] : mt;
+    }
+    if (mt == -INFINITY) { /* nothing visible in this tile */
+        memset(row, 0, sizeof *row * (size_t)nt);
+        return 1.0f;
+    }
+    float mn = mt > *m ? mt : *m;
+    /* kexp(-inf) is exactly 0: no visible key before this tile */
+    float alpha = mn == *m ? 1.0f : kexp(*m - mn);
+    double sum = 0;
+    if (!sk) {
 #pragma omp simd reduction(+ : sum)
         for (int64_t j = 0; j < nv; j++) {
-            row[j] = kexp(row[j] - mx);
+            row[j] = kexp(row[j] - mn);
             sum += row[j];
         }
     } else {
-        const int32_t *sk = seg_b + ks, si = seg_b[i];
-#pragma omp simd reduction(max : mx)
-        for (int64_t j = 0; j < nv; j++)
-            mx = sk[j] == si && row[j] > mx ? row[j] : mx;
 #pragma omp simd reduction(+ : sum)
         for (int64_t j = 0; j < nv; j++) {
-            row[j] = sk[j] == si ? kexp(row[j] - mx) : 0.0f;
+            row[j] = sk[j] == si ? kexp(row[j] - mn) : 0.0f;
             sum += row[j];
         }
     }
-    *inv = (float)(1.0 / sum);
-    /* keys after i in this block are in the future */
-    for (int64_t j = nv; j < i1 - ks; j++)
+    /* keys after the query in this tile are in its future */
+    for (int64_t j = nv; j < nt; j++)
         row[j] = 0.0f;
-    return (float)(mx + log(sum));
+    *l = *l * alpha + sum;
+    *m = mn;
+    return alpha;
+}
+
+/* Attention of one block of nq <= QB query rows (flash-attention style,
+ * exact). Query r sits at absolute position p0 + r and sees keys
+ * ks .. p0 + r (and, with seg, only those of its own segment; seg is indexed
+ * by absolute position). Keys are visited in tiles of KT: S = scale Q K^T is
+ * one sgemm, tile_row updates each row's running max and sum, and
+ * O = O diag(alpha) + P V is a second sgemm accumulating into out. At the
+ * end each output row is divided by its sum (hd multiplies instead of a pass
+ * over the probabilities) and lse = m + log(l) is stored if lse != NULL.
+ * Row strides: q ldq, k ldk, v ldv, out ldo. work: QB * KT floats. */
+SCLAW_KINLINE void attend_qblock(float *out, int64_t ldo, float *lse, const float *q,
+                                 int64_t ldq, const float *k, int64_t ldk, const float *v,
+                                 int64_t ldv, const int32_t *seg, int64_t nq, int64_t p0,
+                                 int64_t ks, int64_t hd, float scale, float *work)
+{
+    float m[QB];
+    double l[QB];
+    for (int64_t r = 0; r < nq; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0;
+    }
+    const int64_t kend = p0 + nq; /* keys the block's last query sees */
+    for (int64_t j0 = ks; j0 < kend; j0 += KT) {
+        int64_t nt = kend - j0 < KT ? kend - j0 : KT;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nt, (int)hd, scale,
+                    q, (int)ldq, k + j0 * ldk, (int)ldk, 0.0f, work, (int)nt);
+        for (int64_t r = 0; r < nq; r++) {
+            const int32_t *sk = seg ? seg + j0 : NULL;
+            int32_t si = seg ? seg[p0 + r] : 0;
+            float alpha = tile_row(work + r * nt, p0 + r + 1 - j0, nt, sk, si, m + r, l + r);
+            if (j0 > ks && alpha != 1.0f) {
+#pragma omp simd
+                for (int64_t e = 0; e < hd; e++)
+                    out[r * ldo + e] *= alpha;
+            }
+        }
+        /* O (nq, hd) (+)= P (nq, nt) . V[j0 : j0+nt] (nt, hd) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nt, 1.0f,
+                    work, (int)nt, v + j0 * ldv, (int)ldv, j0 > ks ? 1.0f : 0.0f, out, (int)ldo);
+    }
+    /* every query sees at least itself, so l >= 1 */
+    for (int64_t r = 0; r < nq; r++) {
+        float inv = (float)(1.0 / l[r]);
+#pragma omp simd
+        for (int64_t e = 0; e < hd; e++)
+            out[r * ldo + e] *= inv;
+        if (lse)
+            lse[r] = (float)(m[r] + log(l[r]));
+    }
 }
 
 /* Recompute P from the saved lse (backward): row[j] = exp(s - lse) where
@@ -157,6 +224,21 @@ SCLAW_KINLINE void probs_row(float *row, const int32_t *seg_b, int64_t ks, int64
     }
     for (int64_t j = nv; j < i1 - ks; j++)
         row[j] = 0.0f;
+}
+
+size_t sclaw_attention_block_workspace(void) { return (size_t)QB * KT; }
+
+SCLAW_KCLONES
+void sclaw_attention_block(float *out, int64_t ldo, float *lse, const float *q, int64_t ldq,
+                           const float *k, int64_t ldk, const float *v, int64_t ldv,
+                           const int32_t *seg, int64_t nq, int64_t p0, int64_t ks, int64_t hd,
+                           float *work)
+{
+    SCLAW_ASSERT(nq >= 0 && nq <= QB && ks >= 0 && ks <= p0 && hd >= 1);
+    if (nq == 0)
+        return;
+    attend_qblock(out, ldo, lse, q, ldq, k, ldk, v, ldv, seg, nq, p0, ks, hd,
+                  (float)(1.0 / sqrt((double)hd)), work);
 }
 
 static void check_dims(int64_t B, int64_t T, int64_t NH, int64_t hd)
@@ -180,27 +262,17 @@ void sclaw_attention_forward(float *out, float *lse, const float *q, const float
      * blocks see more keys; dynamic scheduling evens that out. */
 #pragma omp parallel num_threads(nthreads(B * NH))
     {
-        float *S = work + (int64_t)omp_get_thread_num() * per, *inv = S + QB * T;
+        float *S = work + (int64_t)omp_get_thread_num() * per;
 #pragma omp for schedule(dynamic)
         for (int64_t task = 0; task < ntask; task++) {
             int64_t bh = task / nblk, blk = task % nblk, b = bh / NH, h = bh % NH;
             int64_t i0 = blk * QB, i1 = i0 + QB < T ? i0 + QB : T, nq = i1 - i0;
             const int32_t *seg_b = seg ? seg + b * T : NULL;
-            int64_t ks = key_start(seg_b, i0, i1), nk = i1 - ks;
+            int64_t ks = key_start(seg_b, i0, i1);
             const float *qh = q + b * T * ld + h * hd, *kh = k + b * T * ld + h * hd;
             const float *vh = v + b * T * ld + h * hd;
-            scores(S, qh, kh, i0, i1, ks, ld, hd, scale);
-            for (int64_t r = 0; r < nq; r++)
-                lse[bh * T + i0 + r] = softmax_row(S + r * nk, inv + r, seg_b, ks, i0 + r, i1);
-            /* o (nq, hd) = P (nq, nk) . V[ks:i1] (nk, hd), P still unnormalised */
-            float *ob = out + b * T * ld + i0 * ld + h * hd;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)hd, (int)nk,
-                        1.0f, S, (int)nk, vh + ks * ld, (int)ld, 0.0f, ob, (int)ld);
-            for (int64_t r = 0; r < nq; r++) {
-#pragma omp simd
-                for (int64_t e = 0; e < hd; e++)
-                    ob[r * ld + e] *= inv[r];
-            }
+            attend_qblock(out + b * T * ld + i0 * ld + h * hd, ld, lse + bh * T + i0,
+                          qh + i0 * ld, ld, kh, ld, vh, ld, seg_b, nq, i0, ks, hd, scale, S);
         }
     }
 }
