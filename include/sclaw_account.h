@@ -56,9 +56,10 @@ struct sclaw_infer_acct {
     /* recurrent models (xLSTM): one generation step, prefill-independent */
     int has_step;
     double step_flops, step_bytes;
-    /* KV-cache models (Llama): total FLOPs over G tokens, bytes per token */
+    /* KV-cache models (Llama): total FLOPs over G tokens, bytes per token,
+     * and the KV-cache reads among those bytes (bf16, 2 bytes per element) */
     int has_gen;
-    double gen_flops, gen_bytes_per_token;
+    double gen_flops, gen_bytes_per_token, gen_cache_bytes_per_token;
 };
 
 void sclaw_count_params(const struct sclaw_config *c, struct sclaw_params *p);

@@ -43,7 +43,7 @@ double sclaw_bench_time(void (*fn)(void *arg), void *arg, int warmup, int reps);
  * operands cannot be allocated. */
 double sclaw_bench_gemm_peak(int threads);
 
-/* Measured memory bandwidth in GB/s (1e9 bytes/s): the best of a few STREAM
+/* Measured memory bandwidth in GB/s (1e9 bytes/s): the best of 10 STREAM
  * triad passes a[i] = b[i] + s*c[i] over three float arrays whose total size
  * is at least 4x the last-level cache (at least 256 MiB, at most a quarter of
  * physical memory), using the current OpenMP thread count. Counts 12 bytes

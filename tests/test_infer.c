@@ -649,18 +649,27 @@ static void test_cli(void **state)
     assert_int_equal(sclaw_csv_read(&t, csv), SCLAW_OK);
     assert_int_equal(t.nrows, 1);
     const char *roof[] = {"ttft_flops", "gemm_peak_gflops", "ttft_frac_gemm_peak",
-                          "step_bytes_bf16w", "step_bytes_fp32w", "bandwidth_gb_per_s",
-                          "step_frac_bandwidth_fp32w"};
+                          "step_bytes_bf16w", "step_bytes_fp32", "bandwidth_gb_per_s",
+                          "step_frac_bandwidth_fp32"};
     for (size_t i = 0; i < sizeof roof / sizeof roof[0]; i++) {
         double x;
         assert_int_equal(sclaw_csv_double(&t, 0, sclaw_csv_col(&t, roof[i]), &x), SCLAW_OK);
         assert_true(x > 0);
     }
-    /* fp32 weights move 2 more bytes per non-embedding parameter */
+    /* fp32 storage moves 2 more bytes per weight read (non-embedding
+     * parameters and one embedding row) and per KV-cache element read (K and
+     * V of the 7 prompt positions and the new one, every layer) */
     double b16, b32;
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_bf16w"), &b16);
-    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_fp32w"), &b32);
-    assert_true(b32 > b16);
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_fp32"), &b32);
+    {
+        struct sclaw_config c;
+        struct sclaw_params np;
+        assert_int_equal(sclaw_config_load(&c, cmd), SCLAW_OK);
+        sclaw_count_params(&c, &np);
+        double kv = (double)(c.num_blocks * 2 * 8 * c.num_kv_heads * c.head_dim_qk);
+        assert_true(fabs(b32 - b16 - 2 * (np.noembed + (double)c.embedding_dim + kv)) < 1e-6 * b32);
+    }
     sclaw_csv_free(&t);
     /* too long for the cache of a cell is impossible (sized per cell), but a
      * missing --out is a usage error and leaves nothing behind */

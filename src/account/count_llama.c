@@ -82,4 +82,5 @@ void sclaw_count_infer_llama(const struct sclaw_config *c, const struct sclaw_in
     r->gen_bytes_per_token =
         G > 0 ? (backbone_bytes(c, B, G) + sclaw_bytes_lm_head(B, G, d, V) + nb * attn_gen_bytes) / G
               : 0;
+    r->gen_cache_bytes_per_token = G > 0 ? nb * attn_gen_bytes / G : 0;
 }
