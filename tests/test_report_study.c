@@ -360,6 +360,8 @@ static void test_bad_input(void **state)
     assert_int_equal(tu_sclaw(NULL, &err, "report study '%s/data'", root), 1);
     assert_non_null(strstr(err, "is not a study directory"));
     free(err);
+    snprintf(p, sizeof p, "%s/data/report", root);
+    assert_int_equal(access(p, F_OK), -1); /* no empty report directory left behind */
     /* usage errors */
     assert_int_equal(tu_sclaw(NULL, &err, "report study"), 2);
     free(err);
@@ -374,7 +376,7 @@ static void test_bad_input(void **state)
     assert_int_equal(tu_sclaw(NULL, &err, "report study '%s'", d), 1);
     assert_non_null(strstr(err, "no finished runs"));
     free(err);
-    snprintf(p, sizeof p, "%s/report/report.md", d);
+    snprintf(p, sizeof p, "%s/report", d);
     assert_int_equal(access(p, F_OK), -1);
     /* an output directory that cannot be created */
     snprintf(p, sizeof p, "%s/file", root);

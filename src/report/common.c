@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void sclaw_report_result_free(struct sclaw_report_result *r)
 {
@@ -36,7 +37,9 @@ int rep_begin(struct rep *c, const struct sclaw_report_opts *o, struct sclaw_rep
     c->data_dir = o->data_dir && o->data_dir[0] ? o->data_dir : "data/paper";
     if (!o->out_dir || !o->out_dir[0])
         return sclaw_fail(SCLAW_E_ARG, "report: no output directory given");
-    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
+    if (mkdir(o->out_dir, 0777) == 0)
+        c->made_dir = 1;
+    else if (errno != EEXIST)
         return sclaw_fail(SCLAW_E_IO, "cannot create directory '%s': %s", o->out_dir,
                           strerror(errno));
     struct stat sb;
@@ -48,8 +51,10 @@ int rep_begin(struct rep *c, const struct sclaw_report_opts *o, struct sclaw_rep
     return SCLAW_OK;
 }
 
-void rep_end(struct rep *c)
+void rep_end(struct rep *c, int st)
 {
+    if (st && c->made_dir)
+        rmdir(c->o->out_dir); /* fails, as it should, unless empty */
     if (c->md)
         fclose(c->md);
     free(c->md_buf);

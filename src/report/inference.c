@@ -471,7 +471,7 @@ int sclaw_report_inference(const struct sclaw_report_opts *o, struct sclaw_repor
     rep_md_comparison(&c);
     st = rep_write_md(&c);
 done:
-    rep_end(&c);
+    rep_end(&c, st);
     if (st)
         sclaw_report_result_free(r);
     return st;

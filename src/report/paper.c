@@ -868,7 +868,7 @@ done:
     }
     paper_free(p);
     free(p);
-    rep_end(&c);
+    rep_end(&c, st);
     if (st)
         sclaw_report_result_free(r);
     return st;

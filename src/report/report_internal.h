@@ -28,13 +28,16 @@ struct rep {
     struct rep_val *vals;  /* computed numbers, by paper key */
     int64_t nvals, cap;
     char pathbuf[4200];
+    int made_dir;          /* rep_begin created out_dir */
 };
 
 /* Report the start of a stage through opts.progress (if set). */
 void rep_stage(struct rep *c, int stage, int nstages, const char *what);
 /* Check options, create out_dir, open the Markdown stream. */
 int rep_begin(struct rep *c, const struct sclaw_report_opts *o, struct sclaw_report_result *r);
-void rep_end(struct rep *c);
+/* Free the report state; after a failure (st != 0) remove out_dir again if
+ * rep_begin created it and nothing was written into it. */
+void rep_end(struct rep *c, int st);
 /* data_dir/file (valid until the next call). */
 const char *rep_path(struct rep *c, const char *file);
 /* Record a computed number under a printf-formatted key. */

@@ -938,7 +938,7 @@ int sclaw_report_study(const struct sclaw_report_study_opts *o, struct sclaw_rep
 done:
     study_free(s);
     free(s);
-    rep_end(&c);
+    rep_end(&c, st);
     if (st)
         sclaw_report_result_free(r);
     return st;
