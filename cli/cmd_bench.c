@@ -46,7 +46,9 @@ static const struct cli_cmd_info info = {
     "the bytes of one decode step at context = prefill (bf16 weights and KV cache as in the\n"
     "paper, and at fp32 as sclaw stores them) are divided by the times and compared with\n"
     "the SGEMM rate and STREAM-triad bandwidth measured before and after the cells (the best\n"
-    "of several passes each: the machine's roof, not a busy moment's share of it).\n"
+    "of several passes each: the machine's roof, not a busy moment's share of it). The\n"
+    "*_best columns set the fastest TTFT and the fastest single step of all runs beside\n"
+    "those best-of roofs.\n"
     "The Llama cache of a cell holds prefill + G + 1 positions. Progress goes to stderr.",
     opts,
 };
@@ -82,18 +84,21 @@ static const char *const columns[] = {
     "ttft_flops", "ttft_gflops_per_s", "gemm_peak_gflops", "ttft_frac_gemm_peak",
     "step_bytes_bf16w", "step_bytes_fp32", "step_gb_per_s_bf16w", "step_gb_per_s_fp32",
     "bandwidth_gb_per_s", "step_frac_bandwidth_bf16w", "step_frac_bandwidth_fp32",
+    "ttft_best", "steptime_best", "ttft_best_frac_gemm_peak", "step_best_frac_bandwidth_fp32",
 };
 #define NCOLS (sizeof columns / sizeof columns[0])
 #define NBASE 20
 
 /* The roofline columns of every row: the machine's SGEMM rate and bandwidth
- * and each row's measured rates as fractions of them. */
+ * and each row's measured rates as fractions of them, from the median times
+ * and from the fastest ones (best against best, like the roofs). */
 static void set_roofs(struct sclaw_csv *t, double peak, double bw)
 {
-    enum { FLOPS, GFLOPS, PEAK, FRAC, B16, B32, GBS16, GBS32, BW, FRAC16, FRAC32 };
+    enum { FLOPS, GFLOPS, PEAK, FRAC, B16, B32, GBS16, GBS32, BW, FRAC16, FRAC32,
+           TBEST, SBEST, TBFRAC, SBFRAC, NROOF };
     for (int64_t r = 0; r < t->nrows; r++) {
-        double x[FRAC32 + 1];
-        for (int c = 0; c <= FRAC32; c++)
+        double x[NROOF];
+        for (int c = 0; c < NROOF; c++)
             if (sclaw_csv_double(t, r, NBASE + c, &x[c]))
                 x[c] = NAN; /* empty: no prefill, no TTFT rate */
         x[PEAK] = peak;
@@ -101,7 +106,9 @@ static void set_roofs(struct sclaw_csv *t, double peak, double bw)
         x[BW] = bw;
         x[FRAC16] = x[GBS16] / bw;
         x[FRAC32] = x[GBS32] / bw;
-        for (int c = 0; c <= FRAC32; c++)
+        x[TBFRAC] = x[FLOPS] / (x[TBEST] * 1e-3) / 1e9 / peak;
+        x[SBFRAC] = x[B32] / (x[SBEST] * 1e-3) / 1e9 / bw;
+        for (int c = 0; c < NROOF; c++)
             sclaw_csv_set_double(t, r, NBASE + c, x[c]);
     }
 }
@@ -262,7 +269,8 @@ static int bench_inference(int argc, char **argv)
                 double s = r.step_ms * 1e-3;
                 /* the roofs and the ratios to them: set_roofs below */
                 double v2[] = {acc.ttft_flops, ttft_gf, NAN, NAN, bytes, w32,
-                               bytes / s / 1e9, w32 / s / 1e9};
+                               bytes / s / 1e9, w32 / s / 1e9, NAN, NAN, NAN,
+                               r.prefill > 0 ? r.ttft_best_ms : NAN, r.step_best_ms};
                 for (size_t v = 0; v < sizeof v2 / sizeof v2[0]; v++)
                     sclaw_csv_set_double(&t, row, col++, v2[v]);
             }
@@ -298,11 +306,12 @@ static int bench_inference(int argc, char **argv)
         json_decref(arr);
     } else {
         const char *head[] = {"batch", "prefill", "TTFT ms", "step ms", "tokens/s",
-                              "state MiB", roof ? "prefill/peak" : "", roof ? "step/bw(fp32)" : ""};
+                              "state MiB", roof ? "prefill/peak" : "", roof ? "step/bw(fp32)" : "",
+                              roof ? "best step/bw" : ""};
         struct sclaw_table tb;
-        sclaw_table_init(&tb, roof ? 8 : 6, head);
+        sclaw_table_init(&tb, roof ? 9 : 6, head);
         for (int64_t r = 0; r < t.nrows; r++) {
-            char v[8][32];
+            char v[9][32];
             double x[8] = {0};
             static const int src[] = {2, 3, 5, 6, 7, 9};
             for (int q = 0; q < 6; q++)
@@ -319,8 +328,11 @@ static int bench_inference(int argc, char **argv)
                 sclaw_parse_double(sclaw_csv_cell(&t, r, NBASE + 10), &f2);
                 snprintf(v[6], 32, isnan(f1) ? "-" : "%.2f", f1);
                 snprintf(v[7], 32, "%.2f", f2);
+                double f3 = NAN;
+                sclaw_parse_double(sclaw_csv_cell(&t, r, NBASE + 14), &f3);
+                snprintf(v[8], 32, isnan(f3) ? "-" : "%.2f", f3);
             }
-            const char *cells[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+            const char *cells[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
             sclaw_table_add(&tb, cells);
         }
         printf("%s (%s), %.1fM parameters, %lld decode steps, median of %lld runs\n", tag,

@@ -201,6 +201,10 @@ struct sclaw_infer_timing {
                              empty state when prefill = 0) + logits of the
                              last position + the first token's sampling */
     double step_ms;       /* median over repeats of the mean decode-step time */
+    double ttft_best_ms;  /* fastest TTFT of the repeats */
+    double step_best_ms;  /* fastest single decode step of all repeats (a
+                             busy moment of a shared host only slows steps,
+                             so this is the one to set beside best-of roofs) */
     double state_bytes;   /* decode state (xLSTM C,n,m / Llama KV cache) */
     double acts_bytes;    /* activation block of the inference state */
 };

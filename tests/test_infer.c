@@ -650,7 +650,8 @@ static void test_cli(void **state)
     assert_int_equal(t.nrows, 1);
     const char *roof[] = {"ttft_flops", "gemm_peak_gflops", "ttft_frac_gemm_peak",
                           "step_bytes_bf16w", "step_bytes_fp32", "bandwidth_gb_per_s",
-                          "step_frac_bandwidth_fp32"};
+                          "step_frac_bandwidth_fp32", "ttft_best", "steptime_best",
+                          "ttft_best_frac_gemm_peak", "step_best_frac_bandwidth_fp32"};
     for (size_t i = 0; i < sizeof roof / sizeof roof[0]; i++) {
         double x;
         assert_int_equal(sclaw_csv_double(&t, 0, sclaw_csv_col(&t, roof[i]), &x), SCLAW_OK);
@@ -659,6 +660,11 @@ static void test_cli(void **state)
     /* fp32 storage moves 2 more bytes per weight read (non-embedding
      * parameters and one embedding row) and per KV-cache element read (K and
      * V of the 7 prompt positions and the new one, every layer) */
+    /* the fastest step is no slower than the median run's mean step */
+    double sbest, smed;
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "steptime_best"), &sbest);
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "steptime"), &smed);
+    assert_true(sbest <= smed);
     double b16, b32;
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_bf16w"), &b16);
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_fp32"), &b32);
