@@ -323,14 +323,14 @@ static int bench_inference(int argc, char **argv)
             snprintf(v[4], 32, "%.1f", x[4] * 1e3);
             snprintf(v[5], 32, "%.2f", x[5] / (1 << 20));
             if (roof) {
-                double f1 = NAN, f2 = NAN;
-                sclaw_parse_double(sclaw_csv_cell(&t, r, NBASE + 3), &f1);
-                sclaw_parse_double(sclaw_csv_cell(&t, r, NBASE + 10), &f2);
-                snprintf(v[6], 32, isnan(f1) ? "-" : "%.2f", f1);
-                snprintf(v[7], 32, "%.2f", f2);
-                double f3 = NAN;
-                sclaw_parse_double(sclaw_csv_cell(&t, r, NBASE + 14), &f3);
-                snprintf(v[8], 32, isnan(f3) ? "-" : "%.2f", f3);
+                static const char *const frac[] = {"ttft_frac_gemm_peak",
+                                                   "step_frac_bandwidth_fp32",
+                                                   "step_best_frac_bandwidth_fp32"};
+                for (int q = 0; q < 3; q++) {
+                    double f = NAN;
+                    sclaw_csv_double(&t, r, sclaw_csv_col(&t, frac[q]), &f);
+                    snprintf(v[6 + q], 32, isnan(f) ? "-" : "%.2f", f);
+                }
             }
             const char *cells[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
             sclaw_table_add(&tb, cells);
