@@ -114,7 +114,7 @@ void sclaw_attention_forward_ref(float *out, const float *q, const float *k, con
  * k, v: key/value row 0 (strides ldk, ldv). lse: nq floats or NULL.
  * work: sclaw_attention_block_workspace() floats, private to the caller's
  * thread. Single-threaded; safe to call from a parallel region. */
-#define SCLAW_ATTN_QB 64
+#define SCLAW_ATTN_QB 128
 size_t sclaw_attention_block_workspace(void);
 void sclaw_attention_block(float *out, int64_t ldo, float *lse, const float *q, int64_t ldq,
                            const float *k, int64_t ldk, const float *v, int64_t ldv,

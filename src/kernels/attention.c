@@ -37,10 +37,11 @@
 #include "kmath.h"
 #include "sclaw_status.h"
 
-/* Query rows per block: the score block is QB x (keys), and 64 rows keep
- * both sgemm shapes efficient while a 64 x 8192 block is only 2 MiB. */
+/* Query rows per block: the score block is QB x (keys). 128 rows halve the
+ * packing of K and V per flop against 64 (forward 20-25% faster at 4096
+ * tokens, bench_kernels) while a backward 128 x 8192 block is 4 MiB. */
 #define QB SCLAW_ATTN_QB
-/* Keys per score tile of the forward: a QB x KT tile (128 KiB) stays in the
+/* Keys per score tile of the forward: a QB x KT tile (256 KiB) stays in the
  * L2 cache of any x86 core, whatever the context length. */
 #define KT 512
 
@@ -134,7 +135,7 @@ SCLAW_KINLINE float tile_row(float *row, int64_t nv, int64_t nt, const int32_t *
     float mn = mt > *m ? mt : *m;
     /* kexp(-inf) is exactly 0: no visible key before this tile */
     float alpha = mn == *m ? 1.0f : kexp(*m - mn);
-    double sum = 0;
+    float sum = 0; /* one tile's sum (<= KT terms); *l carries the total in double */
     if (!sk) {
 #pragma omp simd reduction(+ : sum)
         for (int64_t j = 0; j < nv; j++) {
@@ -397,7 +398,9 @@ void sclaw_attention_forward_ref(float *out, const float *q, const float *k, con
 /* Keys per block of the decode step; their scores live on the stack. */
 #define KB 64
 
-SCLAW_KCLONES
+/* AVX2 at most: the decode step measured 15-20% slower in an AVX-512 clone
+ * (bench_kernels, attention step GB/s) */
+SCLAW_KCLONES_AVX2
 void sclaw_attention_step(float *out, const float *q, const float *kcache, const float *vcache,
                           int64_t B, int64_t NH, int64_t Tk, int64_t Tmax, int64_t hd)
 {
