@@ -48,7 +48,9 @@ static const struct cli_cmd_info info = {
     "the SGEMM rate and STREAM-triad bandwidth measured before and after the cells (the best\n"
     "of several passes each: the machine's roof, not a busy moment's share of it). The\n"
     "*_best columns set the fastest TTFT and the fastest single step of all runs beside\n"
-    "those best-of roofs.\n"
+    "those best-of roofs. The *_read_bandwidth_* columns use a read-only bandwidth instead,\n"
+    "the stricter roof for a step that only streams weights and cache (triad counts no\n"
+    "write-allocate traffic, so a read stream can beat it).\n"
     "The Llama cache of a cell holds prefill + G + 1 positions. Progress goes to stderr.",
     opts,
 };
@@ -85,17 +87,20 @@ static const char *const columns[] = {
     "step_bytes_bf16w", "step_bytes_fp32", "step_gb_per_s_bf16w", "step_gb_per_s_fp32",
     "bandwidth_gb_per_s", "step_frac_bandwidth_bf16w", "step_frac_bandwidth_fp32",
     "ttft_best", "steptime_best", "ttft_best_frac_gemm_peak", "step_best_frac_bandwidth_fp32",
+    "read_bandwidth_gb_per_s", "step_frac_read_bandwidth_fp32",
+    "step_best_frac_read_bandwidth_fp32",
 };
 #define NCOLS (sizeof columns / sizeof columns[0])
 #define NBASE 20
 
-/* The roofline columns of every row: the machine's SGEMM rate and bandwidth
- * and each row's measured rates as fractions of them, from the median times
- * and from the fastest ones (best against best, like the roofs). */
-static void set_roofs(struct sclaw_csv *t, double peak, double bw)
+/* The roofline columns of every row: the machine's SGEMM rate and
+ * bandwidths (triad bw, read-only rbw) and each row's measured rates as
+ * fractions of them, from the median times and from the fastest ones (best
+ * against best, like the roofs). */
+static void set_roofs(struct sclaw_csv *t, double peak, double bw, double rbw)
 {
     enum { FLOPS, GFLOPS, PEAK, FRAC, B16, B32, GBS16, GBS32, BW, FRAC16, FRAC32,
-           TBEST, SBEST, TBFRAC, SBFRAC, NROOF };
+           TBEST, SBEST, TBFRAC, SBFRAC, RBW, RFRAC32, RSBFRAC, NROOF };
     for (int64_t r = 0; r < t->nrows; r++) {
         double x[NROOF];
         for (int c = 0; c < NROOF; c++)
@@ -108,6 +113,9 @@ static void set_roofs(struct sclaw_csv *t, double peak, double bw)
         x[FRAC32] = x[GBS32] / bw;
         x[TBFRAC] = x[FLOPS] / (x[TBEST] * 1e-3) / 1e9 / peak;
         x[SBFRAC] = x[B32] / (x[SBEST] * 1e-3) / 1e9 / bw;
+        x[RBW] = rbw;
+        x[RFRAC32] = x[GBS32] / rbw;
+        x[RSBFRAC] = x[B32] / (x[SBEST] * 1e-3) / 1e9 / rbw;
         for (int c = 0; c < NROOF; c++)
             sclaw_csv_set_double(t, r, NBASE + c, x[c]);
     }
@@ -199,12 +207,13 @@ static int bench_inference(int argc, char **argv)
         rc = cli_fail(cmd, st);
         goto done;
     }
-    double peak = 0, bw = 0;
+    double peak = 0, bw = 0, rbw = 0;
     if (roof) {
         if (!cli.quiet)
             fprintf(stderr, "sclaw bench inference: measuring the SGEMM rate and bandwidth\n");
         peak = sclaw_bench_gemm_peak(cli.threads);
         bw = sclaw_bench_bandwidth();
+        rbw = sclaw_bench_read_bandwidth();
     }
     struct sclaw_params npar;
     sclaw_count_params(mc, &npar);
@@ -270,7 +279,8 @@ static int bench_inference(int argc, char **argv)
                 /* the roofs and the ratios to them: set_roofs below */
                 double v2[] = {acc.ttft_flops, ttft_gf, NAN, NAN, bytes, w32,
                                bytes / s / 1e9, w32 / s / 1e9, NAN, NAN, NAN,
-                               r.prefill > 0 ? r.ttft_best_ms : NAN, r.step_best_ms};
+                               r.prefill > 0 ? r.ttft_best_ms : NAN, r.step_best_ms, NAN,
+                               NAN, NAN};
                 for (size_t v = 0; v < sizeof v2 / sizeof v2[0]; v++)
                     sclaw_csv_set_double(&t, row, col++, v2[v]);
             }
@@ -282,7 +292,8 @@ static int bench_inference(int argc, char **argv)
          * only ever lowers a measured roof, so the larger of each counts */
         peak = fmax(peak, sclaw_bench_gemm_peak(cli.threads));
         bw = fmax(bw, sclaw_bench_bandwidth());
-        set_roofs(&t, peak, bw);
+        rbw = fmax(rbw, sclaw_bench_read_bandwidth());
+        set_roofs(&t, peak, bw, rbw);
     }
     if ((st = sclaw_csv_write(&t, out))) {
         rc = cli_fail(cmd, st);
@@ -307,11 +318,11 @@ static int bench_inference(int argc, char **argv)
     } else {
         const char *head[] = {"batch", "prefill", "TTFT ms", "step ms", "tokens/s",
                               "state MiB", roof ? "prefill/peak" : "", roof ? "step/bw(fp32)" : "",
-                              roof ? "best step/bw" : ""};
+                              roof ? "best step/bw" : "", roof ? "step/read bw" : ""};
         struct sclaw_table tb;
-        sclaw_table_init(&tb, roof ? 9 : 6, head);
+        sclaw_table_init(&tb, roof ? 10 : 6, head);
         for (int64_t r = 0; r < t.nrows; r++) {
-            char v[9][32];
+            char v[10][32];
             double x[8] = {0};
             static const int src[] = {2, 3, 5, 6, 7, 9};
             for (int q = 0; q < 6; q++)
@@ -325,20 +336,23 @@ static int bench_inference(int argc, char **argv)
             if (roof) {
                 static const char *const frac[] = {"ttft_frac_gemm_peak",
                                                    "step_frac_bandwidth_fp32",
-                                                   "step_best_frac_bandwidth_fp32"};
-                for (int q = 0; q < 3; q++) {
+                                                   "step_best_frac_bandwidth_fp32",
+                                                   "step_frac_read_bandwidth_fp32"};
+                for (int q = 0; q < 4; q++) {
                     double f = NAN;
                     sclaw_csv_double(&t, r, sclaw_csv_col(&t, frac[q]), &f);
                     snprintf(v[6 + q], 32, isnan(f) ? "-" : "%.2f", f);
                 }
             }
-            const char *cells[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+            const char *cells[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
             sclaw_table_add(&tb, cells);
         }
         printf("%s (%s), %.1fM parameters, %lld decode steps, median of %lld runs\n", tag,
                mc->arch->display, npar.total / 1e6, (long long)G, (long long)R);
         if (roof)
-            printf("SGEMM %.1f GFLOP/s, bandwidth %.1f GB/s (best measured in this run)\n", peak, bw);
+            printf("SGEMM %.1f GFLOP/s, bandwidth %.1f GB/s triad, %.1f GB/s read (best "
+                   "measured in this run)\n",
+                   peak, bw, rbw);
         sclaw_table_print(&tb, stdout);
         sclaw_table_free(&tb);
     }

@@ -6,10 +6,10 @@
  *
  *   - a monotonic wall-clock timer and a median;
  *   - sclaw_bench_time(): warm up, then the median time of N calls;
- *   - two machine baselines: the measured SGEMM rate (the compute roof) and
- *     the measured memory bandwidth (the memory roof), so a kernel can be
- *     reported as a fraction of what this machine really does rather than of
- *     a datasheet number;
+ *   - machine baselines: the measured SGEMM rate (the compute roof) and the
+ *     measured memory bandwidth, triad and read-only (the memory roofs), so
+ *     a kernel can be reported as a fraction of what this machine really
+ *     does rather than of a datasheet number;
  *   - a one-line description of the CPU and BLAS for report headers.
  *
  * Nothing here prints; callers format the numbers. Timings on a shared
@@ -50,6 +50,13 @@ double sclaw_bench_gemm_peak(int threads);
  * per element (2 reads + 1 write, STREAM convention: write-allocate traffic
  * is not counted). Returns 0 if the arrays cannot be allocated. */
 double sclaw_bench_bandwidth(void);
+
+/* Measured read bandwidth in GB/s: the best of 10 passes summing one float
+ * array of the triad's total size, 4 bytes per element. The roof of a
+ * kernel that only reads, like a decode step streaming its weights and
+ * cache; usually above the triad figure, which leaves out the write-allocate
+ * reads of its stores. Returns 0 if the array cannot be allocated. */
+double sclaw_bench_read_bandwidth(void);
 
 /* Writes a one-line machine description into buf (always NUL-terminated),
  * e.g. "AMD EPYC | 2 cores | avx2 fma | no avx512f | OpenBLAS 0.3.21 Haswell",

@@ -651,7 +651,9 @@ static void test_cli(void **state)
     const char *roof[] = {"ttft_flops", "gemm_peak_gflops", "ttft_frac_gemm_peak",
                           "step_bytes_bf16w", "step_bytes_fp32", "bandwidth_gb_per_s",
                           "step_frac_bandwidth_fp32", "ttft_best", "steptime_best",
-                          "ttft_best_frac_gemm_peak", "step_best_frac_bandwidth_fp32"};
+                          "ttft_best_frac_gemm_peak", "step_best_frac_bandwidth_fp32",
+                          "read_bandwidth_gb_per_s", "step_frac_read_bandwidth_fp32",
+                          "step_best_frac_read_bandwidth_fp32"};
     for (size_t i = 0; i < sizeof roof / sizeof roof[0]; i++) {
         double x;
         assert_int_equal(sclaw_csv_double(&t, 0, sclaw_csv_col(&t, roof[i]), &x), SCLAW_OK);
@@ -665,6 +667,12 @@ static void test_cli(void **state)
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "steptime_best"), &sbest);
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "steptime"), &smed);
     assert_true(sbest <= smed);
+    /* each fraction is the row's rate over its roof */
+    double gbs, rbw, rfrac;
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_gb_per_s_fp32"), &gbs);
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "read_bandwidth_gb_per_s"), &rbw);
+    sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_frac_read_bandwidth_fp32"), &rfrac);
+    assert_true(fabs(rfrac - gbs / rbw) < 1e-6 * rfrac);
     double b16, b32;
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_bf16w"), &b16);
     sclaw_csv_double(&t, 0, sclaw_csv_col(&t, "step_bytes_fp32"), &b32);

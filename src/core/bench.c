@@ -1,8 +1,8 @@
 /* bench.c - timer, median and machine baselines for the benchmarks (sclaw_bench.h).
  *
- * The two baselines are measured, not looked up: a benchmark reports its
- * kernels as a fraction of the SGEMM rate and the STREAM-triad bandwidth that
- * this machine achieves right now, which keeps ratios meaningful on a shared
+ * The baselines are measured, not looked up: a benchmark reports its kernels
+ * as a fraction of the SGEMM rate and the STREAM-triad (or read-only)
+ * bandwidth that this machine achieves right now, which keeps ratios meaningful on a shared
  * or throttled machine (both sides see the same conditions).
  */
 #include "sclaw_bench.h"
@@ -98,10 +98,11 @@ done:
     return best;
 }
 
-double sclaw_bench_bandwidth(void)
+/* Floats in the bandwidth working set: at least 4x the last-level cache so
+ * that the passes stream from DRAM (at least 256 MiB, at most a quarter of
+ * physical memory); sysconf reports 0 or -1 where a size is unknown. */
+static int64_t stream_floats(void)
 {
-    /* Total working set >= 4x the last-level cache so that the triad streams
-     * from DRAM; sysconf reports 0 or -1 where the size is unknown. */
     long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     long pages = sysconf(_SC_PHYS_PAGES), pagesz = sysconf(_SC_PAGESIZE);
     uint64_t llc = (uint64_t)(l3 > 0 ? l3 : l2 > 0 ? l2 : 32L << 20);
@@ -110,7 +111,18 @@ double sclaw_bench_bandwidth(void)
         total = 256ull << 20;
     if (pages > 0 && pagesz > 0 && total > (uint64_t)pages * (uint64_t)pagesz / 4)
         total = (uint64_t)pages * (uint64_t)pagesz / 4;
-    int64_t n = (int64_t)(total / (3 * sizeof(float)));
+    return (int64_t)(total / sizeof(float));
+}
+
+/* Timed passes of the bandwidth measurements: the first is a warm-up
+ * (thread start-up, TLB), the best of the rest is kept. On a shared host the
+ * bandwidth a moment gets swings by 2x; the best pass is the machine's roof
+ * (as STREAM reports). */
+#define BW_PASSES 11
+
+double sclaw_bench_bandwidth(void)
+{
+    int64_t n = stream_floats() / 3;
     float *a = malloc(sizeof(float) * (size_t)n);
     float *b = malloc(sizeof(float) * (size_t)n);
     float *c = malloc(sizeof(float) * (size_t)n);
@@ -126,16 +138,13 @@ double sclaw_bench_bandwidth(void)
         c[i] = 2.0f;
     }
     const float s = 0.5f;
-    /* Best of 10 timed passes: on a shared host the bandwidth a moment gets
-     * swings by 2x; the best pass is the machine's roof (as STREAM reports). */
-    for (int rep = 0; rep < 11; rep++) {
+    for (int rep = 0; rep < BW_PASSES; rep++) {
         double t0 = sclaw_bench_now();
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++)
             a[i] = b[i] + s * c[i];
         double dt = sclaw_bench_now() - t0;
         double gbs = 3.0 * sizeof(float) * (double)n / dt * 1e-9;
-        /* the first pass is a warm-up (thread start-up, TLB) */
         if (rep > 0 && gbs > best)
             best = gbs;
     }
@@ -146,6 +155,32 @@ done:
     free(a);
     free(b);
     free(c);
+    return best;
+}
+
+double sclaw_bench_read_bandwidth(void)
+{
+    int64_t n = stream_floats();
+    float *a = malloc(sizeof(float) * (size_t)n);
+    double best = 0;
+    if (!a)
+        return 0;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        a[i] = 1.0f;
+    for (int rep = 0; rep < BW_PASSES; rep++) {
+        double t0 = sclaw_bench_now();
+        float sum = 0.0f;
+#pragma omp parallel for simd schedule(static) reduction(+ : sum)
+        for (int64_t i = 0; i < n; i++)
+            sum += a[i];
+        double dt = sclaw_bench_now() - t0;
+        double gbs = sizeof(float) * (double)n / dt * 1e-9;
+        /* using the sum keeps the loads */
+        if (rep > 0 && gbs > best && sum > 0.0f)
+            best = gbs;
+    }
+    free(a);
     return best;
 }
 
