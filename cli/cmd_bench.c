@@ -189,6 +189,11 @@ static int bench_inference(int argc, char **argv)
     struct sclaw_csv t;
     int st;
     memset(&t, 0, sizeof t);
+    /* the table is written after every cell has run: fail now, not then */
+    if ((st = sclaw_atomic_probe(out))) {
+        rc = cli_fail(cmd, st);
+        goto done;
+    }
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         st = sclaw_infer_model_open(&m, path);
     } else {

@@ -32,6 +32,10 @@ int sclaw_atomic_open(struct sclaw_atomic *a, const char *path, const char *mode
  * the temporary file is removed and the target is left as it was. Always
  * releases a. */
 int sclaw_atomic_commit(struct sclaw_atomic *a);
+/* Can path be written atomically (its directory exists and takes a new
+ * file)? Creates and removes the temporary file; the target is not touched.
+ * For commands that write their result only after minutes of work. */
+int sclaw_atomic_probe(const char *path);
 /* Drop the temporary file (safe on a zeroed or committed struct). */
 void sclaw_atomic_abort(struct sclaw_atomic *a);
 /* Write path atomically through a print function: print(obj, fp) returns a

@@ -693,6 +693,13 @@ static void test_cli(void **state)
                               d), 1);
     assert_non_null(strstr(err, "none.json"));
     free(err);
+    /* an output directory that does not exist fails before any measuring */
+    assert_int_equal(tu_sclaw(NULL, &err, "bench inference '%s' --batch 1 --prefill 7 "
+                                          "--roofline --out '%s/missing/b.csv'",
+                              cmd, d), 1);
+    assert_non_null(strstr(err, "missing/b.csv"));
+    assert_null(strstr(err, "measuring"));
+    free(err);
     assert_null(tu_read_file(tu_path("x.csv")));
     tu_cleanup();
 }

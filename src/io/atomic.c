@@ -32,6 +32,15 @@ int sclaw_atomic_open(struct sclaw_atomic *a, const char *path, const char *mode
     return SCLAW_OK;
 }
 
+int sclaw_atomic_probe(const char *path)
+{
+    struct sclaw_atomic a;
+    int st = sclaw_atomic_open(&a, path, "w");
+    if (!st)
+        sclaw_atomic_abort(&a);
+    return st;
+}
+
 /* fsync the directory holding path so the rename itself is durable. */
 static void sync_dir(const char *path)
 {
