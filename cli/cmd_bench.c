@@ -217,8 +217,7 @@ static int bench_inference(int argc, char **argv)
         if (!cli.quiet)
             fprintf(stderr, "sclaw bench inference: measuring the SGEMM rate and bandwidth\n");
         peak = sclaw_bench_gemm_peak(cli.threads);
-        bw = sclaw_bench_bandwidth();
-        rbw = sclaw_bench_read_bandwidth();
+        sclaw_bench_bandwidths(&bw, &rbw);
     }
     struct sclaw_params npar;
     sclaw_count_params(mc, &npar);
@@ -296,8 +295,10 @@ static int bench_inference(int argc, char **argv)
         /* the roofs again after the cells; a busy moment on a shared host
          * only ever lowers a measured roof, so the larger of each counts */
         peak = fmax(peak, sclaw_bench_gemm_peak(cli.threads));
-        bw = fmax(bw, sclaw_bench_bandwidth());
-        rbw = fmax(rbw, sclaw_bench_read_bandwidth());
+        double bw2, rbw2;
+        sclaw_bench_bandwidths(&bw2, &rbw2);
+        bw = fmax(bw, bw2);
+        rbw = fmax(rbw, rbw2);
         set_roofs(&t, peak, bw, rbw);
     }
     if ((st = sclaw_csv_write(&t, out))) {

@@ -51,12 +51,16 @@ double sclaw_bench_gemm_peak(int threads);
  * is not counted). Returns 0 if the arrays cannot be allocated. */
 double sclaw_bench_bandwidth(void);
 
-/* Measured read bandwidth in GB/s: the best of 10 passes summing one float
- * array of the triad's total size, 4 bytes per element. The roof of a
- * kernel that only reads, like a decode step streaming its weights and
+/* Measured read bandwidth in GB/s: the best of 10 passes summing the three
+ * arrays of the triad's working set, 12 bytes per element read. The roof of
+ * a kernel that only reads, like a decode step streaming its weights and
  * cache; usually above the triad figure, which leaves out the write-allocate
- * reads of its stores. Returns 0 if the array cannot be allocated. */
+ * reads of its stores. Returns 0 if the arrays cannot be allocated. */
 double sclaw_bench_read_bandwidth(void);
+
+/* Both bandwidths over one allocation (the working set is touched once);
+ * either pointer may be NULL to skip that measurement. */
+void sclaw_bench_bandwidths(double *triad, double *read);
 
 /* Writes a one-line machine description into buf (always NUL-terminated),
  * e.g. "AMD EPYC | 2 cores | avx2 fma | no avx512f | OpenBLAS 0.3.21 Haswell",
