@@ -392,7 +392,12 @@ static int draw_figure(const struct sclaw_plot_fig *f)
         plvpor(0, 1, 0, 1);
         plwind(0, 1, 0, 1);
         plcol0(COL_FG);
-        plschr(ch, 1.2);
+        /* 1.2x text, shrunk (to 0.7x at most) where a long title on a
+         * narrow figure would run off both edges */
+        double scale = 1.2, w = scale * sclaw_plot_text_mm(f->title, ch);
+        if (w > 0.96 * pw)
+            scale = fmax(0.7, scale * 0.96 * pw / w);
+        plschr(ch, scale);
         plmtex("t", -1.6, 0.5, 0.5, f->title);
         plschr(ch, 1.0);
     }

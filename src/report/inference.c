@@ -181,6 +181,19 @@ static int pick_batches(const struct set *s, double *out)
     return 3;
 }
 
+/* A log y axis spanning at least MIN_SPAN around the measured times [lo, hi]:
+ * a step time that is constant in the context (xLSTM) then draws flat, as it
+ * is, instead of its 1-2% noise filling the panel. */
+#define MIN_SPAN 10.0
+static void set_min_span(struct sclaw_plot_panel *p, double lo, double hi)
+{
+    if (!(lo > 0) || !(hi >= lo) || hi / lo >= MIN_SPAN)
+        return;
+    double mid = sqrt(lo * hi), half = sqrt(MIN_SPAN);
+    p->ylim[0] = mid / half;
+    p->ylim[1] = mid * half;
+}
+
 /* One figure: target t (0 TTFT, 1 step), rows = families present. */
 static int figure(struct rep *c, const struct set *s, int t, const char *name, const char *title)
 {
@@ -223,6 +236,7 @@ static int figure(struct rep *c, const struct set *s, int t, const char *name, c
             pn->flags = SCLAW_PLOT_XLOG | SCLAW_PLOT_YLOG;
             pn->legend = col == nb - 1 ? SCLAW_LEGEND_OUTSIDE_RIGHT : SCLAW_LEGEND_NONE;
             int k = 0;
+            double lo = INFINITY, hi = 0; /* measured times of the panel */
             for (int i = 0; i < s->nm; i++) {
                 const struct model *m = &s->m[i];
                 if (m->fam != fams[r])
@@ -236,6 +250,10 @@ static int figure(struct rep *c, const struct set *s, int t, const char *name, c
                     if (g->pts[q].batch == B[col]) {
                         x[n] = g->pts[q].prefill;
                         y[n] = g->pts[q].meas_ms;
+                        if (y[n] > 0) {
+                            lo = fmin(lo, y[n]);
+                            hi = fmax(hi, y[n]);
+                        }
                         int ok = t ? m->ok_s : m->ok_t;
                         const struct sclaw_rt_params *pp = t ? &m->fs.p : &m->ft.p;
                         int mode = t ? (SCLAW_RT_LINEAR_MEMOPS | SCLAW_RT_LOG) : SCLAW_RT_LINEAR_FLOPS;
@@ -253,6 +271,7 @@ static int figure(struct rep *c, const struct set *s, int t, const char *name, c
                     (st = sclaw_plot_line(pn, NULL, x, yp, n, color, SCLAW_LINE_SOLID)))
                     goto done;
             }
+            set_min_span(pn, lo, hi);
         }
     }
     st = rep_figure(c, &fig, name);
@@ -395,14 +414,14 @@ static int do_set(struct rep *c, const char *const *paths, int n, const char *ta
     fprintf(c->md, ".\n\n");
     md_fits(c, s);
     snprintf(name, sizeof name, "ttft%s%s", paper ? "" : "_", paper ? "" : tag);
-    snprintf(title, sizeof title, "Time to first token, %s: measured (points), linear_flops fit (lines)", label);
+    snprintf(title, sizeof title, "Time to first token, %s: measured (points), linear_flops fit", label);
     if ((st = figure(c, s, 0, name, title)))
         goto done;
     fprintf(c->md, "![TTFT](%s.png)\n\n*TTFT against prefill length; colour = model size; lines: "
                    "t = F/alpha + eps fitted per model; a line stops where a negative fitted eps "
                    "makes the predicted time <= 0.*\n\n", name);
     snprintf(name, sizeof name, "steptime%s%s", paper ? "" : "_", paper ? "" : tag);
-    snprintf(title, sizeof title, "Generation step time, %s: measured (points), log_linear_memops fit (lines)", label);
+    snprintf(title, sizeof title, "Step time, %s: measured (points), log_linear_memops fit", label);
     if ((st = figure(c, s, 1, name, title)))
         goto done;
     fprintf(c->md, "![step time](%s.png)\n\n*Step time against prefill length; lines: t = M/beta + "
