@@ -51,15 +51,13 @@ double sclaw_bench_gemm_peak(int threads);
  * is not counted). Returns 0 if the arrays cannot be allocated. */
 double sclaw_bench_bandwidth(void);
 
-/* Measured read bandwidth in GB/s: the best of 10 passes summing the three
- * arrays of the triad's working set, 12 bytes per element read. The roof of
- * a kernel that only reads, like a decode step streaming its weights and
- * cache; usually above the triad figure, which leaves out the write-allocate
- * reads of its stores. Returns 0 if the arrays cannot be allocated. */
-double sclaw_bench_read_bandwidth(void);
-
-/* Both bandwidths over one allocation (the working set is touched once);
- * either pointer may be NULL to skip that measurement. */
+/* Both memory roofs over one allocation of the triad's working set (touched
+ * once): *triad as sclaw_bench_bandwidth() measures it, and *read, the best
+ * of 10 passes summing the same three arrays (12 bytes per element read).
+ * The read figure is the roof of a kernel that only reads, like a decode step
+ * streaming its weights and cache; it can exceed the triad's, which leaves
+ * out the write-allocate reads of its stores. Either pointer may be NULL to
+ * skip that measurement; 0 if the arrays cannot be allocated. */
 void sclaw_bench_bandwidths(double *triad, double *read);
 
 /* Writes a one-line machine description into buf (always NUL-terminated),

@@ -2,8 +2,9 @@
  *
  * The baselines are measured, not looked up: a benchmark reports its kernels
  * as a fraction of the SGEMM rate and the STREAM-triad (or read-only)
- * bandwidth that this machine achieves right now, which keeps ratios meaningful on a shared
- * or throttled machine (both sides see the same conditions).
+ * bandwidth that this machine achieves right now, which keeps ratios
+ * meaningful on a shared or throttled machine (both sides see the same
+ * conditions).
  */
 #include "sclaw_bench.h"
 
@@ -176,13 +177,6 @@ double sclaw_bench_bandwidth(void)
 {
     double bw;
     sclaw_bench_bandwidths(&bw, NULL);
-    return bw;
-}
-
-double sclaw_bench_read_bandwidth(void)
-{
-    double bw;
-    sclaw_bench_bandwidths(NULL, &bw);
     return bw;
 }
 
