@@ -48,7 +48,7 @@ static const struct cli_cmd_info info = {
     "the SGEMM rate and STREAM-triad bandwidth measured before and after the cells (the best\n"
     "of several passes each: the machine's roof, not a busy moment's share of it). The\n"
     "*_best columns set the fastest TTFT and the fastest single step of all runs beside\n"
-    "those best-of roofs. The *_read_bandwidth_* columns use a read-only bandwidth instead,\n"
+    "those best-of roofs. The *read_bandwidth* columns use a read-only bandwidth instead,\n"
     "the stricter roof for a step that only streams weights and cache (triad counts no\n"
     "write-allocate traffic, so a read stream can beat it).\n"
     "The Llama cache of a cell holds prefill + G + 1 positions. Progress goes to stderr.",
