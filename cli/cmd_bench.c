@@ -112,13 +112,26 @@ static void set_roofs(struct sclaw_csv *t, double peak, double bw, double rbw)
         x[FRAC16] = x[GBS16] / bw;
         x[FRAC32] = x[GBS32] / bw;
         x[TBFRAC] = x[FLOPS] / (x[TBEST] * 1e-3) / 1e9 / peak;
-        x[SBFRAC] = x[B32] / (x[SBEST] * 1e-3) / 1e9 / bw;
+        double best_gbs = x[B32] / (x[SBEST] * 1e-3) / 1e9; /* fastest step, fp32 bytes */
+        x[SBFRAC] = best_gbs / bw;
         x[RBW] = rbw;
         x[RFRAC32] = x[GBS32] / rbw;
-        x[RSBFRAC] = x[B32] / (x[SBEST] * 1e-3) / 1e9 / rbw;
+        x[RSBFRAC] = best_gbs / rbw;
         for (int c = 0; c < NROOF; c++)
             sclaw_csv_set_double(t, r, NBASE + c, x[c]);
     }
+}
+
+/* Measures the SGEMM rate and both bandwidths and raises each roof to it: a
+ * busy moment on a shared host only ever lowers a measured roof, so the
+ * largest of the measurements counts. */
+static void raise_roofs(double *peak, double *bw, double *rbw)
+{
+    double b, r;
+    *peak = fmax(*peak, sclaw_bench_gemm_peak(cli.threads));
+    sclaw_bench_bandwidths(&b, &r);
+    *bw = fmax(*bw, b);
+    *rbw = fmax(*rbw, r);
 }
 
 static int bench_inference(int argc, char **argv)
@@ -216,8 +229,7 @@ static int bench_inference(int argc, char **argv)
     if (roof) {
         if (!cli.quiet)
             fprintf(stderr, "sclaw bench inference: measuring the SGEMM rate and bandwidth\n");
-        peak = sclaw_bench_gemm_peak(cli.threads);
-        sclaw_bench_bandwidths(&bw, &rbw);
+        raise_roofs(&peak, &bw, &rbw);
     }
     struct sclaw_params npar;
     sclaw_count_params(mc, &npar);
@@ -292,13 +304,8 @@ static int bench_inference(int argc, char **argv)
     if (tty)
         fprintf(stderr, "\n");
     if (roof) {
-        /* the roofs again after the cells; a busy moment on a shared host
-         * only ever lowers a measured roof, so the larger of each counts */
-        peak = fmax(peak, sclaw_bench_gemm_peak(cli.threads));
-        double bw2, rbw2;
-        sclaw_bench_bandwidths(&bw2, &rbw2);
-        bw = fmax(bw, bw2);
-        rbw = fmax(rbw, rbw2);
+        /* the roofs again after the cells */
+        raise_roofs(&peak, &bw, &rbw);
         set_roofs(&t, peak, bw, rbw);
     }
     if ((st = sclaw_csv_write(&t, out))) {
